@@ -1,0 +1,37 @@
+# Two commands matter: `make demo` and `make test` (both work on a fresh machine).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Debian packages the tests use: a real IMAP server, and the tools that read .doc and .pdf.
+TEST_DEBS := dovecot-imapd antiword poppler-utils
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test bench install test-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/mailbridge demo --dir mailbridge-demo
+
+test-deps:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: $(STAMP) test-deps
+	$(BIN)/python -m pytest
+
+bench: $(STAMP) test-deps
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) mailbridge-demo build *.egg-info

@@ -1,0 +1,4 @@
+"""`python -m mailbridge` runs the CLI."""
+from mailbridge.cli import main
+
+main()

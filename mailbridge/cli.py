@@ -1,0 +1,92 @@
+"""The `mailbridge` command: the only place errors become exit codes (0 ok, 2 config, 3 operation, 4 bug)."""
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+import traceback
+from functools import cached_property
+from pathlib import Path
+
+import click
+
+from mailbridge import __version__
+from mailbridge import config as config_mod
+from mailbridge.errors import MailbridgeError
+
+
+class App:
+    """What a command needs, built on first use: commands that need no config never read one."""
+
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path
+
+    @cached_property
+    def config(self) -> config_mod.Config:
+        return config_mod.load(self.config_path)
+
+    @cached_property
+    def db(self):  # type: ignore[no-untyped-def]
+        from mailbridge.ledger.db import Database, ensure_schema
+
+        database = Database(self.config.database.url)
+        ensure_schema(database.engine)
+        return database
+
+    @cached_property
+    def pipeline(self):  # type: ignore[no-untyped-def]
+        from mailbridge.pipeline import Pipeline
+
+        return Pipeline(self.config, self.db)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="Config file (default: $MAILBRIDGE_CONFIG, then ./config.toml).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="mailbridge")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+    """Keep the books of a 科协 submission mailbox, from the mail itself."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = App(config_path)
+
+
+def _register() -> None:
+    from mailbridge.commands import admin, ingest, ledger
+
+    for module in (admin, ingest, ledger):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="mailbridge", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # usage errors: bad option, missing argument
+        exc.show()
+        sys.exit(2)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except MailbridgeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception:  # a bug: say so, with what a report needs
+        click.echo(traceback.format_exc(), err=True)
+        click.echo(
+            f"mailbridge {__version__} hit an internal error (Python {platform.python_version()}, "
+            f"{platform.platform()}). Please report it with the text above.",
+            err=True,
+        )
+        sys.exit(4)
+    sys.exit(0)

@@ -1,0 +1,198 @@
+"""Commands for the admin: check-config, doctor, db upgrade, and the offline demo."""
+from __future__ import annotations
+
+import os
+import shutil
+import smtplib
+import ssl
+import tempfile
+from importlib.resources import files
+from pathlib import Path
+
+import click
+
+from mailbridge.errors import MailbridgeError, TransientError
+
+
+@click.command("check-config")
+@click.pass_obj
+def check_config(app) -> None:  # type: ignore[no-untyped-def]
+    """Validate the config without touching the network."""
+    config = app.config
+    click.echo(f"{config.source}: valid.")
+    click.echo(f"  database: {_safe_url(config.database.url)}")
+    click.echo(f"  storage:  {config.storage.dir}")
+    for box in config.mailboxes:
+        click.echo(f"  mailbox {box.name}: {box.username} at {box.host}:{box.effective_port} ({box.security}), "
+                   f"folders {', '.join(box.folders)}, action {box.action}")
+        if box.missing():
+            click.echo(f"  warning: mailbox {box.name}: {box.missing()}; polling it will fail until it is.")
+    click.echo(f"  smtp: {config.smtp.transport}" + (
+        f" {config.smtp.host}:{config.smtp.effective_port} ({config.smtp.security})"
+        if config.smtp.transport == "smtp" else f" to {config.smtp.dir}"))
+    if config.smtp.transport == "smtp" and config.smtp.username and config.smtp.missing():
+        click.echo(f"  warning: smtp: {config.smtp.missing()}; sending will fail until it is.")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(not a valid URL)"
+
+
+@click.command("doctor")
+@click.pass_obj
+def doctor(app) -> None:  # type: ignore[no-untyped-def]
+    """Connect to the database, every mailbox and the SMTP server, and say what works."""
+    config = app.config
+    problems = 0
+
+    def report(what: str, check) -> None:  # type: ignore[no-untyped-def]
+        nonlocal problems
+        try:
+            detail = check()
+            click.echo(f"ok    {what}: {detail}")
+        except MailbridgeError as exc:
+            problems += 1
+            click.echo(f"FAIL  {what}: {exc}")
+        except Exception as exc:
+            problems += 1
+            click.echo(f"FAIL  {what}: {type(exc).__name__}: {exc}")
+
+    report("database", lambda: f"{_safe_url(config.database.url)} at schema head" if app.db else "")
+    report("storage", lambda: _check_storage(config.storage.dir))
+    for box in config.mailboxes:
+        report(f"mailbox {box.name}", lambda box=box: _check_mailbox(box))
+    if config.smtp.transport == "smtp":
+        report("smtp", lambda: _check_smtp(config.smtp))
+    else:
+        report("smtp", lambda: f"file transport, mail written to {_check_storage(config.smtp.dir)}")
+    if problems:
+        raise TransientError(f"{problems} check(s) failed; see above.")
+
+
+def _check_storage(path: Path) -> str:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise TransientError(f"{path} is not writable ({exc.strerror}).") from None
+    free = shutil.disk_usage(path).free // (1024 * 1024)
+    return f"{path} writable, {free} MB free"
+
+
+def _check_mailbox(box) -> str:  # type: ignore[no-untyped-def]
+    from mailbridge.sources.imap import _close, connect
+
+    client = connect(box)
+    try:
+        found = []
+        for folder in box.folders:
+            info = client.select_folder(folder, readonly=True)
+            found.append(f"{folder}: {info.get(b'EXISTS', '?')} messages")
+        sent_id = "ID sent" if client.has_capability("ID") else "server has no ID"
+        return f"login ok, {sent_id}; " + "; ".join(found)
+    finally:
+        _close(client)
+
+
+def _check_smtp(smtp_config) -> str:  # type: ignore[no-untyped-def]
+    host, port = smtp_config.host, smtp_config.effective_port
+    try:
+        if smtp_config.security == "ssl":
+            server = smtplib.SMTP_SSL(host, port, timeout=smtp_config.timeout_seconds,
+                                      context=ssl.create_default_context())
+        else:
+            server = smtplib.SMTP(host, port, timeout=smtp_config.timeout_seconds)
+            if smtp_config.security == "starttls":
+                server.starttls(context=ssl.create_default_context())
+        with server:
+            if smtp_config.username:
+                server.login(smtp_config.username, smtp_config.password("smtp"))
+            server.noop()
+    except smtplib.SMTPAuthenticationError as exc:
+        text = exc.smtp_error.decode("gb18030", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        raise TransientError(f"login refused ({exc.smtp_code} {text}); use the authorization code (授权码).") from None
+    except (OSError, smtplib.SMTPException) as exc:
+        raise TransientError(f"cannot talk to {host}:{port}: {exc}") from None
+    return f"{host}:{port} login ok"
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@click.pass_obj
+def db_upgrade(app) -> None:  # type: ignore[no-untyped-def]
+    """Upgrade the schema to head (SQLite and PostgreSQL)."""
+    from mailbridge.ledger.db import Database, upgrade
+
+    database = Database(app.config.database.url)
+    before, after = upgrade(database.engine)
+    database.dispose()
+    click.echo(f"database schema: {before or 'empty'} -> {after}" if before != after else f"database schema at {after}.")
+
+
+DEMO_CONFIG = """\
+# Written by `mailbridge demo`: everything local, nothing sent.
+[database]
+url = "sqlite:///mailbridge.db"
+
+[storage]
+dir = "store"
+
+[smtp]
+transport = "file"
+dir = "outbox"
+from = "三门峡市科协信息宣传 <smxskx@163.com>"
+"""
+
+
+@click.command("demo")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("mailbridge-demo"),
+              show_default=True, help="Where the demo writes its database, archive and mail.")
+@click.pass_context
+def demo(ctx: click.Context, directory: Path) -> None:
+    """The whole pipeline on bundled sample mail, offline (SQLite, a local Maildir, mail as .eml files)."""
+    from mailbridge.cli import App
+
+    directory = directory.resolve()
+    maildir = directory / "maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    samples = sorted(p for p in files("mailbridge.demo").joinpath("mail").iterdir() if p.name.endswith(".eml"))
+    for sample in samples:
+        target = maildir / "new" / f"{sample.name.removesuffix('.eml')}.demo:2,"
+        if not target.exists():
+            target.write_bytes(sample.read_bytes())
+    config_path = directory / "config.toml"
+    if not config_path.exists():
+        config_path.write_text(DEMO_CONFIG, encoding="utf-8")
+    click.echo(f"demo: {len(samples)} sample mails from units of 三门峡市科协 in {maildir}")
+    app = App(config_path)
+    ctx.obj = app
+    from mailbridge.commands.ingest import import_cmd
+    from mailbridge.commands.ledger import messages_list, submissions_list
+
+    ctx.invoke(import_cmd, paths=(maildir,))
+    ctx.invoke(messages_list, as_json=False, disposition=None, mailbox=None)
+    ctx.invoke(submissions_list, month=None, unit=None, as_json=False)
+    prefix = f"mailbridge -c {os.path.relpath(config_path)}"
+    click.echo(f"""
+Outputs:
+  database   {directory / 'mailbridge.db'}
+  archive    {directory / 'store'} (raw mail under raw/, attachments under files/)
+  config     {config_path}
+Try:
+  {prefix} submissions list --json
+  {prefix} submissions show 1
+  {prefix} messages list""")
+
+
+COMMANDS = [check_config, doctor, db_group, demo]

@@ -1,0 +1,137 @@
+"""Commands that bring mail in: poll (IMAP), import (files), run (the daemon)."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import click
+
+from mailbridge.errors import MailbridgeError, TransientError
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on a terminal (long back-fills); silent when output is piped."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def summary(counts: Counter) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new"
+
+
+def poll_all(app, mailbox: str | None) -> list[str]:  # type: ignore[no-untyped-def]
+    """One pass over the mailboxes; each failure is reported and the others carry on."""
+    from mailbridge.sources.imap import ImapSource
+
+    boxes = [app.config.mailbox(mailbox)] if mailbox else [b for b in app.config.mailboxes if b.enabled]
+    if not boxes:
+        raise MailbridgeError("no mailboxes to poll; add [[mailboxes]] to the config.")
+    failures: list[str] = []
+    for box in boxes:
+        try:
+            with progress_bar(f"poll {box.name}", None) as progress:
+                stats = ImapSource(box, app.pipeline, progress).poll()
+        except TransientError as exc:
+            failures.append(str(exc))
+            click.echo(f"error: {exc}", err=True)
+            continue
+        if stats.skipped:
+            click.echo(f"{box.name}: skipped: {stats.skipped}.")
+        else:
+            click.echo(f"{box.name}: {stats.fetched} fetched, {stats.new} new ({summary(Counter(stats.dispositions))}).")
+    return failures
+
+
+@click.command("poll")
+@click.option("--once", is_flag=True, help="One pass over the mailboxes, then exit.")
+@click.option("--mailbox", metavar="NAME", help="Only this mailbox.")
+@click.pass_obj
+def poll_cmd(app, once: bool, mailbox: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Fetch and process new mail from the IMAP mailboxes."""
+    if once:
+        failures = poll_all(app, mailbox)
+        if failures:
+            raise TransientError(f"{len(failures)} mailbox(es) could not be polled; see above.")
+        return
+    stop = _stop_on_signals()
+    while not stop.is_set():
+        poll_all(app, mailbox)
+        stop.wait(app.config.schedule.poll_interval_seconds)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_obj
+def import_cmd(app, paths: tuple[Path, ...]) -> None:  # type: ignore[no-untyped-def]
+    """Ingest .eml files, Maildir folders or mbox files through the same pipeline."""
+    from mailbridge.pipeline import Origin
+    from mailbridge.sources import local
+
+    pipeline = app.pipeline
+    pipeline.resume("import")
+    total = sum(1 for _ in local.messages(list(paths), read=False))
+    counts: Counter = Counter()
+    seen = 0
+    with progress_bar("import", total) as progress:
+        for done, (where, raw) in enumerate(local.messages(list(paths)), start=1):
+            outcome = pipeline.ingest(raw, Origin("import", where))
+            if outcome.new:
+                counts[outcome.disposition] += 1
+            else:
+                seen += 1
+            progress(done, total)
+    click.echo(f"import: {total} message(s) read; new: {summary(counts)}; already in the ledger: {seen}.")
+
+
+@click.command("run")
+@click.pass_obj
+def run_cmd(app) -> None:  # type: ignore[no-untyped-def]
+    """The daemon: scheduled polling of every mailbox; stops cleanly on SIGTERM."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    config = app.config
+    app.db  # noqa: B018 - open and check the database before the first job
+    scheduler = BackgroundScheduler(timezone=config.ingest.timezone)
+    for box in config.mailboxes:
+        if box.enabled:
+            scheduler.add_job(poll_all, "interval", args=[app, box.name], id=f"poll:{box.name}",
+                              seconds=config.schedule.poll_interval_seconds, max_instances=1,
+                              coalesce=True, next_run_time=_now(config))
+    stop = _stop_on_signals()
+    scheduler.start()
+    log.warning("mailbridge running: %d mailbox(es), polling every %ss",
+                len(scheduler.get_jobs()), config.schedule.poll_interval_seconds)
+    stop.wait()
+    scheduler.shutdown(wait=True)  # the job in progress finishes its message, then we exit
+
+
+def _now(config):  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    return datetime.now(config.ingest.zone)
+
+
+COMMANDS = [poll_cmd, import_cmd, run_cmd]

@@ -1,0 +1,157 @@
+"""Commands that read the books: messages, submissions, quarantine."""
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from mailbridge.errors import ConfigError
+from mailbridge.ledger.models import Message, Submission
+from mailbridge.ledger.records import iso, message_record, submission_record
+
+
+def emit_json(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def emit_table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console(soft_wrap=False).print(table)
+
+
+def _messages(app, where) -> list[Message]:  # type: ignore[no-untyped-def]
+    with app.db.session() as s:
+        query = select(Message).options(selectinload(Message.submissions)).order_by(Message.id)
+        return list(s.scalars(query.where(*where)))
+
+
+@click.group("messages")
+def messages_group() -> None:
+    """The ingestion ledger: every message ever seen and what became of it."""
+
+
+@messages_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array (see CONTRACT.md).")
+@click.option("--disposition", help="Only messages with this disposition.")
+@click.option("--mailbox", help="Only this mailbox ('import' for imported files).")
+@click.pass_obj
+def messages_list(app, as_json: bool, disposition: str | None, mailbox: str | None) -> None:  # type: ignore[no-untyped-def]
+    """List every message in the ledger."""
+    where = []
+    if disposition:
+        where.append(Message.disposition == disposition)
+    if mailbox:
+        where.append(Message.mailbox == mailbox)
+    zone = app.config.ingest.zone
+    rows = _messages(app, where)
+    if as_json:
+        emit_json([message_record(r, zone) for r in rows])
+        return
+    emit_table(f"{len(rows)} message(s)", ["id", "received", "mailbox", "sender", "subject", "disposition", "reason"],
+               [[r.id, iso(r.received_at, zone)[:16], r.mailbox, r.sender, (r.subject or "")[:40], r.disposition,
+                 (r.reason or "")[:50]] for r in rows])
+
+
+@click.group("submissions")
+def submissions_group() -> None:
+    """Submissions: one per article received."""
+
+
+def _submissions(app, where) -> list[Submission]:  # type: ignore[no-untyped-def]
+    with app.db.session() as s:
+        query = (select(Submission).options(
+            selectinload(Submission.message).selectinload(Message.attachments), selectinload(Submission.document))
+            .order_by(Submission.id))
+        return list(s.scalars(query.where(*where)))
+
+
+@submissions_group.command("list")
+@click.option("--month", metavar="YYYY-MM", help="Only submissions that arrived in this month.")
+@click.option("--unit", metavar="NAME", help="Only this unit's submissions.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array (see CONTRACT.md).")
+@click.pass_obj
+def submissions_list(app, month: str | None, unit: str | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """List submissions."""
+    where = []
+    if month:
+        if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
+            raise ConfigError(f"--month {month!r} is not YYYY-MM, e.g. 2024-09.")
+        where.append(Submission.month == month)
+    if unit:
+        where.append(Submission.unit == unit)
+    zone = app.config.ingest.zone
+    subs = _submissions(app, where)
+    if as_json:
+        emit_json([submission_record(s, zone) for s in subs])
+        return
+    emit_table(f"{len(subs)} submission(s)", ["id", "receipt", "received", "sender", "unit", "title", "chars", "flags"],
+               [[s.id, s.receipt_no, iso(s.message.received_at, zone)[:16], s.message.sender, s.unit,
+                 s.title[:40], s.body_chars, ",".join(s.flags)] for s in subs])
+
+
+@submissions_group.command("show")
+@click.argument("submission_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def submissions_show(app, submission_id: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """One submission with its text and attachments (ID or receipt number)."""
+    key = Submission.id == int(submission_id) if submission_id.isdigit() else Submission.receipt_no == submission_id
+    subs = _submissions(app, [key])
+    if not subs:
+        raise ConfigError(f"no submission {submission_id}; see 'mailbridge submissions list'.")
+    record = submission_record(subs[0], app.config.ingest.zone, full=True)
+    if as_json:
+        emit_json(record)
+        return
+    for field in ("receipt_no", "received_at", "sender", "sender_name", "subject", "title", "unit", "category",
+                  "status", "body_chars", "flags", "problem"):
+        click.echo(f"{field:>12}: {record[field]}")
+    for a in record["attachments"]:
+        click.echo(f"{'attachment':>12}: {a['filename']} ({a['content_type']}, {a['size']} bytes)")
+    for link in record["links"]:
+        click.echo(f"{'large file':>12}: {link['filename']} {link['url']} expires {link['expires'] or '?'}")
+    click.echo("")
+    click.echo(record["text"])
+
+
+@click.group("quarantine")
+def quarantine_group() -> None:
+    """Messages that could not be processed, and reprocessing them."""
+
+
+@quarantine_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def quarantine_list(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """List quarantined messages with the reason."""
+    rows = _messages(app, [Message.disposition == "quarantined"])
+    zone = app.config.ingest.zone
+    if as_json:
+        emit_json([message_record(r, zone) for r in rows])
+        return
+    emit_table(f"{len(rows)} quarantined message(s)", ["id", "received", "mailbox", "sender", "reason"],
+               [[r.id, iso(r.received_at, zone)[:16], r.mailbox, r.sender, r.reason] for r in rows])
+
+
+@quarantine_group.command("retry")
+@click.argument("message_ids", nargs=-1, required=True, type=int)
+@click.pass_obj
+def quarantine_retry(app, message_ids: tuple[int, ...]) -> None:  # type: ignore[no-untyped-def]
+    """Reprocess quarantined messages from their archived bytes (after a fix)."""
+    for message_id in message_ids:
+        try:
+            result = app.pipeline.retry(message_id)
+        except LookupError:
+            raise ConfigError(f"no message {message_id}; see 'mailbridge quarantine list'.") from None
+        click.echo(f"message {message_id}: {result}")
+
+
+COMMANDS = [messages_group, submissions_group, quarantine_group]

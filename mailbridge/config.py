@@ -1,0 +1,239 @@
+"""Load config.toml once into frozen, typed models; every mistake is one sentence naming the key."""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mailbridge.errors import ConfigError
+
+DEFAULT_PATH = "config.toml"
+ENV_VAR = "MAILBRIDGE_CONFIG"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Secret(_Model):
+    """Where a password comes from; the value itself is read only when a connection opens."""
+
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    def password(self, what: str) -> str:
+        if self.password_file is not None:
+            try:
+                return self.password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"{what}: cannot read password_file {self.password_file} ({exc.strerror}); "
+                    "fix the path or its permissions."
+                ) from None
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(
+                    f"{what}: environment variable {self.password_env} is not set; "
+                    "export it with the authorization code (授权码)."
+                )
+            return value
+        raise ConfigError(f"{what}: set password_env or password_file.")
+
+    def missing(self) -> str | None:
+        """Say what is missing without reading the secret into a message."""
+        if self.password_file is not None:
+            return None if self.password_file.is_file() else f"password_file {self.password_file} does not exist"
+        if self.password_env:
+            return None if self.password_env in os.environ else f"environment variable {self.password_env} is not set"
+        return "no password_env or password_file"
+
+
+class DatabaseConfig(_Model):
+    url: str = "sqlite:///var/mailbridge.db"
+
+
+class StorageConfig(_Model):
+    dir: Path = Path("var/store")
+
+
+class MailboxConfig(Secret):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    host: str
+    port: int | None = None
+    security: Literal["ssl", "starttls", "plain"] = "ssl"
+    username: str
+    folders: list[str] = ["INBOX"]
+    action: Literal["none", "flag", "seen", "move"] = "none"
+    move_to: str = "已处理"
+    flag: str = "\\Flagged"
+    enabled: bool = True
+    receipts: bool = True
+    timeout_seconds: float = 60.0
+    batch_messages: Annotated[int, Field(ge=1, le=1000)] = 50
+    batch_megabytes: Annotated[int, Field(ge=1, le=1000)] = 20
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"ssl": 993, "starttls": 143, "plain": 143}[self.security]
+
+    @field_validator("name")
+    @classmethod
+    def _not_import(cls, value: str) -> str:
+        if value == "import":
+            raise ValueError("'import' is reserved for local imports; choose another name")
+        return value
+
+
+class SmtpConfig(Secret):
+    transport: Literal["smtp", "file"] = "smtp"
+    host: str = "smtp.163.com"
+    port: int | None = None
+    security: Literal["ssl", "starttls", "plain"] = "ssl"
+    username: str | None = None
+    from_: Annotated[str, Field(alias="from")] = "mailbridge <mailbridge@localhost>"
+    dir: Path = Path("var/outbox")
+    timeout_seconds: float = 60.0
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"ssl": 465, "starttls": 587, "plain": 25}[self.security]
+
+
+class ScheduleConfig(_Model):
+    poll_interval_seconds: Annotated[int, Field(ge=10)] = 300
+
+
+class IngestConfig(_Model):
+    receipt_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,12}$")] = "SMX"
+    timezone: str = "Asia/Shanghai"
+    ignore_senders: list[str] = []
+    max_message_mb: Annotated[int, Field(ge=1)] = 80
+    max_attachment_mb: Annotated[int, Field(ge=1)] = 60
+    max_expanded_mb: Annotated[int, Field(ge=1)] = 200
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Config(_Model):
+    database: DatabaseConfig = DatabaseConfig()
+    storage: StorageConfig = StorageConfig()
+    mailboxes: list[MailboxConfig] = []
+    smtp: SmtpConfig = SmtpConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    ingest: IngestConfig = IngestConfig()
+    source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "Config":
+        seen: set[str] = set()
+        for box in self.mailboxes:
+            if box.name in seen:
+                raise ValueError(f"two mailboxes are named {box.name!r}; names must be unique")
+            seen.add(box.name)
+        return self
+
+    def mailbox(self, name: str) -> MailboxConfig:
+        for box in self.mailboxes:
+            if box.name == name:
+                return box
+        known = ", ".join(b.name for b in self.mailboxes) or "none configured"
+        raise ConfigError(f"no mailbox named {name!r} in the config (known: {known}).")
+
+    @property
+    def own_addresses(self) -> set[str]:
+        """Addresses that belong to this system: mail from them is never a submission."""
+        from email.utils import parseaddr
+
+        own = {b.username.lower() for b in self.mailboxes if "@" in b.username}
+        own.add(parseaddr(self.smtp.from_)[1].lower())
+        return {a for a in own if a}
+
+
+def default_path() -> Path:
+    return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
+
+
+def load(path: Path | str | None = None) -> Config:
+    """Read and validate a config file; relative paths are taken from the file's folder."""
+    path = Path(path) if path else default_path()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} not found; copy config.example.toml to {path} or pass -c FILE."
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}.") from None
+    return from_dict(raw, base=path.resolve().parent, source=path)
+
+
+def from_dict(raw: dict, base: Path, source: Path | None = None) -> Config:
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_one_sentence(exc, source)) from None
+    return _resolve_paths(config, base).model_copy(update={"source": source})
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    def rel(p: Path | None) -> Path | None:
+        return p if p is None or p.is_absolute() else base / p
+
+    url = config.database.url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+        url = "sqlite:///" + str(base / url.removeprefix("sqlite:///"))
+    return config.model_copy(
+        update={
+            "database": config.database.model_copy(update={"url": url}),
+            "storage": config.storage.model_copy(update={"dir": rel(config.storage.dir)}),
+            "smtp": config.smtp.model_copy(
+                update={"dir": rel(config.smtp.dir), "password_file": rel(config.smtp.password_file)}
+            ),
+            "mailboxes": [b.model_copy(update={"password_file": rel(b.password_file)}) for b in config.mailboxes],
+        }
+    )
+
+
+def _one_sentence(exc: ValidationError, source: Path | None) -> str:
+    err = exc.errors()[0]
+    key = _key_name(err["loc"])
+    where = f"{source}: " if source else ""
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"{where}unknown key '{key}'; remove it or check its spelling against config.example.toml."
+    if kind == "missing":
+        return f"{where}missing key '{key}'; add it (see config.example.toml)."
+    msg = err["msg"].removeprefix("Value error, ")
+    value = err.get("input")
+    shown = "" if isinstance(value, (dict, list)) or "password" in key else f" (got {value!r})"
+    return f"{where}key '{key}' is invalid{shown}: {msg}."
+
+
+def _key_name(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"

@@ -1,0 +1,1 @@
+"""Bundled sample mail for `mailbridge demo`."""

@@ -1,0 +1,62 @@
+"""Content-addressed storage of raw messages and attachment files under storage.dir."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from mailbridge.errors import TransientError
+
+
+class Archive:
+    """Files are named by their sha256, so no sender-supplied name ever becomes a path."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def raw_path(self, sha256: str) -> Path:
+        return self._path("raw", sha256, ".eml")
+
+    def file_path(self, sha256: str) -> Path:
+        return self._path("files", sha256, "")
+
+    def put_raw(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        self._write(self.raw_path(digest), data)
+        return digest
+
+    def put_file(self, data: bytes, digest: str | None = None) -> str:
+        digest = digest or hashlib.sha256(data).hexdigest()
+        self._write(self.file_path(digest), data)
+        return digest
+
+    def read_raw(self, sha256: str) -> bytes:
+        return self.raw_path(sha256).read_bytes()
+
+    def _path(self, kind: str, digest: str, suffix: str) -> Path:
+        if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+            raise ValueError(f"not a sha256 digest: {digest!r}")
+        return self.root / kind / digest[:2] / f"{digest}{suffix}"
+
+    def _write(self, path: Path, data: bytes) -> None:
+        if path.exists() and path.stat().st_size == len(data):
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write-then-rename, fsynced: after a crash the file is either whole or absent.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise TransientError(
+                f"cannot write to the archive {self.root}: {exc.strerror}; free disk space or fix "
+                "storage.dir permissions."
+            ) from None

@@ -1,0 +1,129 @@
+"""The database: engine, sessions, and the schema kept at the migrations' head."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Iterator
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbridge.errors import ConfigError, TransientError
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True, pool_pre_ping=True)
+    except ArgumentError:
+        raise ConfigError(f"database.url {url!r} is not a valid SQLAlchemy URL.") from None
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"database.url needs the Python module {exc.name!r}; for PostgreSQL install "
+            "'mailbridge[postgres]'."
+        ) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite starts transactions lazily and DEFERRED: a read that later writes can then fail
+        # with "database is locked" against a second poller. BEGIN IMMEDIATE takes the write lock
+        # up front, so busy_timeout queues writers instead.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]  # we issue BEGIN ourselves
+    # WAL lets readers (messages list) run while a poller writes; busy_timeout rides out the
+    # short write locks of a second process instead of failing with "database is locked".
+    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def alembic_config(engine: Engine | None = None) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(files("mailbridge.migrations")))
+    if engine is not None:
+        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return cfg
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()  # type: ignore[return-value]
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to head; returns (before, after)."""
+    before = _guard(lambda: current_revision(engine), engine)
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return before, head_revision()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create an empty database at head; refuse one whose schema is behind (exit 2)."""
+    current = _guard(lambda: current_revision(engine), engine)
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        tables = set(_guard(lambda: inspect(engine).get_table_names(), engine))
+        if tables - {"alembic_version"}:
+            raise ConfigError(
+                "the database has tables but no mailbridge schema version; point database.url at "
+                "an empty database or a mailbridge one."
+            )
+        upgrade(engine)
+        return
+    script = ScriptDirectory.from_config(alembic_config())
+    if script.get_revision(current) is None:
+        raise ConfigError(
+            f"the database schema ({current}) is newer than this mailbridge ({head}); upgrade mailbridge."
+        )
+    raise ConfigError(
+        f"the database schema ({current}) is behind this mailbridge ({head}); run 'mailbridge db upgrade'."
+    )
+
+
+def _guard(fn, engine: Engine):  # type: ignore[no-untyped-def]
+    try:
+        return fn()
+    except OperationalError as exc:
+        raise TransientError(
+            f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
+            f"{exc.orig}; check database.url and that the server is running."
+        ) from None
+
+
+class Database:
+    """An engine plus a session factory; one per process."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back when it raises."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

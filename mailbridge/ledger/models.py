@@ -1,0 +1,173 @@
+"""SQLAlchemy models of the ledger; the schema changes only through migrations/."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class FolderState(Base):
+    """Where polling of one IMAP folder stands: its UIDVALIDITY and the highest UID recorded."""
+
+    __tablename__ = "folder_state"
+    __table_args__ = (UniqueConstraint("mailbox", "folder", name="uq_folder_state_mailbox_folder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(100))
+    folder: Mapped[str] = mapped_column(String(500))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Message(Base):
+    """One row per message seen, keyed by where it was seen; never deleted."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("mailbox", "folder", "uidvalidity", "uid", name="uq_messages_location"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(100), index=True)
+    folder: Mapped[str] = mapped_column(String(1000))
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[str | None] = mapped_column(String(1000), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Set on the first copy of a message only: a second copy delivered elsewhere (another folder,
+    # another mailbox, another instance) collides here and becomes a `duplicate`.
+    dedup_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    sender: Mapped[str | None] = mapped_column(String(500), index=True)
+    sender_name: Mapped[str | None] = mapped_column(String(500))
+    subject: Mapped[str | None] = mapped_column(Text)
+    # archived -> processed; a processed row has a disposition.
+    state: Mapped[str] = mapped_column(String(20), default="archived", index=True)
+    disposition: Mapped[str | None] = mapped_column(String(20), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The server-side action (flag/seen/move) still owed to this message.
+    action_pending: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    submissions: Mapped[list[Submission]] = relationship(
+        back_populates="message", order_by="Submission.id", foreign_keys="Submission.message_row_id"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+
+
+class Attachment(Base):
+    """A file that came with a message: a document, a photo or anything else, stored by hash."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_row_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(1000))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # document | image | other
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class Submission(Base):
+    """One article: a document attachment, or the body of a mail that had none."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_row_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    receipt_no: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    body_chars: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(40))
+    unit: Mapped[str | None] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    links: Mapped[list[dict]] = mapped_column(JSON, default=list)  # large-attachment downloads
+    problem: Mapped[str | None] = mapped_column(Text)  # why no text came out, for the receipt
+    month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM of arrival, local time
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="submissions", foreign_keys=[message_row_id])
+    document: Mapped[Attachment | None] = relationship()
+
+
+class Counter(Base):
+    """Named sequences, e.g. receipt numbers per month; bumped inside the caller's transaction."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Lease(Base):
+    """A time-limited lock held in the database, so one poller runs per mailbox across hosts."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

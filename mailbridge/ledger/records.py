@@ -1,0 +1,67 @@
+"""The JSON records of CONTRACT.md, built from ledger rows."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from mailbridge.ledger.models import Message, Submission
+
+
+def iso(when: datetime | None, zone: ZoneInfo) -> str | None:
+    return when.astimezone(zone).isoformat() if when else None
+
+
+def message_record(row: Message, zone: ZoneInfo) -> dict:
+    return {
+        "id": row.id,
+        "mailbox": row.mailbox,
+        "folder": row.folder,
+        "uidvalidity": row.uidvalidity,
+        "uid": row.uid,
+        "message_id": row.message_id,
+        "sha256": row.sha256,
+        "size": row.size,
+        "received_at": iso(row.received_at, zone),
+        "sender": row.sender,
+        "sender_name": row.sender_name,
+        "subject": row.subject,
+        "state": row.state,
+        "disposition": row.disposition,
+        "reason": row.reason,
+        "duplicate_of": row.duplicate_of,
+        "action_pending": row.action_pending,
+        "submission_ids": [s.id for s in row.submissions],
+    }
+
+
+def submission_record(sub: Submission, zone: ZoneInfo, full: bool = False) -> dict:
+    msg = sub.message
+    record = {
+        "id": sub.id,
+        "receipt_no": sub.receipt_no,
+        "message_id": msg.message_id,
+        "message": msg.id,
+        "mailbox": msg.mailbox,
+        "received_at": iso(msg.received_at, zone),
+        "month": sub.month,
+        "sender": msg.sender,
+        "sender_name": msg.sender_name,
+        "subject": msg.subject,
+        "title": sub.title,
+        "body_chars": sub.body_chars,
+        "category": sub.category,
+        "unit": sub.unit,
+        "status": sub.status,
+        "flags": list(sub.flags or []),
+        "document": sub.document.filename if sub.document else None,
+        "attachments": [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256,
+             "kind": a.kind, "inline": a.inline}
+            for a in msg.attachments
+        ],
+        "links": list(sub.links or []),
+        "problem": sub.problem,
+    }
+    if full:
+        record["text"] = sub.text
+    return record

@@ -1,0 +1,1 @@
+"""Parsing: raw bytes → decoded headers, bodies, attachments, and the articles they carry."""

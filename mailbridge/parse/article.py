@@ -1,0 +1,97 @@
+"""The articles a mail carries: one per document attachment, else one from the body."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from mailbridge.parse.documents import extract
+from mailbridge.parse.html import LargeLink
+from mailbridge.parse.mime import ParsedMail, Part
+
+_PREFIX = re.compile(
+    r"^\s*(?:(?:转发|轉發|回复|回覆|答复|fwd?|fw|re|aw|wg|tr)\s*[:：]\s*"
+    r"|[【\[〔［](?:[^】\]〕］]{1,30})[】\]〕］]\s*"
+    r"|[^\s:：，,。]{2,24}(?:科协|学会|協會|协会|研究会|科学技术协会)\s*[:：]\s*)",
+    re.I,
+)
+# Where a mail client's own footer or the quoted earlier mail begins: not part of the article.
+_CUT = re.compile(
+    r"^\s*(?:--\s*$|发自我的|发自网易邮箱|发自 ?(?:iPhone|iPad|华为|小米|荣耀|OPPO|vivo)|Sent from my|"
+    r"Get Outlook for|来自.{0,12}邮箱|-{2,}\s*(?:原始邮件|Original Message|Original|转发邮件信息|"
+    r"Forwarded message)|在\s*\d{4}.{0,40}写道[:：]|On .{4,80} wrote:|"
+    r"(?:发件人|From)[:：].{0,100}$)",
+    re.I | re.M,
+)
+
+
+@dataclass
+class Draft:
+    title: str
+    text: str
+    flags: set[str] = field(default_factory=set)
+    document: Part | None = None
+    problem: str | None = None
+    links: list[LargeLink] = field(default_factory=list)
+
+    @property
+    def body_chars(self) -> int:
+        return count_chars(self.text)
+
+
+def count_chars(text: str) -> int:
+    """Non-whitespace characters: how the notices count the length of an article."""
+    return sum(1 for ch in text if not ch.isspace())
+
+
+def clean_subject(subject: str) -> str:
+    """The subject without forwarding marks and unit prefixes (`转发:`, `Fw:`, `【XX县科协】`)."""
+    previous = None
+    text = subject.strip()
+    while previous != text:
+        previous = text
+        text = _PREFIX.sub("", text, count=1).strip()
+    return text or subject.strip()
+
+
+def body_article(text: str) -> str:
+    match = _CUT.search(text)
+    return (text[: match.start()] if match else text).strip()
+
+
+def articles(mail: ParsedMail, max_expanded: int) -> list[Draft]:
+    subject_title = clean_subject(mail.subject)
+    docs = [p for p in mail.parts if p.kind == "document"]
+    drafts: list[Draft] = []
+    for part in docs:
+        if part.data is None:
+            draft = Draft(title="", text="", flags={"no_text", "too_large"}, problem="the file is over the size limit")
+        else:
+            got = extract(part.filename, part.data, max_expanded)
+            draft = Draft(title=got.title, text=got.text, flags=set(got.flags), problem=got.problem)
+        draft.document = part
+        draft.title = draft.title or subject_title or PurePosixPath(part.filename).stem
+        drafts.append(draft)
+    if not drafts:
+        text = body_article(mail.text)
+        lines = text.split("\n")
+        title = subject_title
+        if not title and lines and 0 < len(lines[0]) <= 60:
+            title = lines[0]
+        if lines and title and _same(lines[0], title):
+            text = "\n".join(lines[1:]).strip()
+        draft = Draft(title=title or "（无标题）", text=text)
+        if not count_chars(text):
+            draft.flags.add("no_text")
+        drafts.append(draft)
+    for draft in drafts:
+        draft.title = draft.title[:500]
+        if mail.links:
+            draft.flags.add("large_attachment_link")
+            draft.links = mail.links
+    return drafts
+
+
+def _same(a: str, b: str) -> bool:
+    squash = lambda s: re.sub(r"\s+", "", s)  # noqa: E731
+    return squash(a) == squash(b) or squash(clean_subject(a)) == squash(b)
