@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 from rich.console import Console
@@ -24,7 +25,8 @@ def emit_table(title: str, columns: list[str], rows: list[list[object]]) -> None
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
-    Console(soft_wrap=False).print(table)
+    # Piped output (a log, a script) gets a wide table instead of rich's default 80 columns.
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 def _messages(app, where) -> list[Message]:  # type: ignore[no-untyped-def]

@@ -22,7 +22,7 @@ import re
 import struct
 import zipfile
 import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -35,7 +35,9 @@ HERE = Path(__file__).resolve().parent
 CST = timezone(timedelta(hours=8))
 RNG = random.Random(2026)
 OFFICIAL = "smxskx@163.com"
+HEX, ALNUM = "0123456789ABCDEF", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+CTYPES = {"docx": DOCX, "jpg": "image/jpeg", "png": "image/png"}
 
 # ---------------------------------------------------------------- small encoders
 
@@ -45,7 +47,7 @@ def at(day: int, hh: int, mm: int, ss: int = 0) -> datetime:
 
 
 def date_hdr(dt: datetime, cst: bool = False) -> str:
-    text = format_datetime(dt).replace(" 0", " ", 1)  # clients write "Tue, 1 Sep 2026"
+    text = re.sub(r"^(\w+, )0", r"\1", format_datetime(dt))  # clients write "Tue, 1 Sep 2026"
     return text + (" (CST)" if cst else "")
 
 
@@ -53,23 +55,31 @@ def hexs(n: int, digits: str = "0123456789abcdef") -> str:
     return "".join(RNG.choice(digits) for _ in range(n))
 
 
+def guid() -> str:
+    return "-".join(hexs(n, HEX) for n in (8, 4, 4, 4, 12))
+
+
 def b64(data: bytes) -> str:
     s = base64.b64encode(data).decode()
     return "\n".join(s[i : i + 76] for i in range(0, len(s), 76))
 
 
-def ew(text: str, charset: str, q: bool = False, chunk: int = 14, sep: str = "\n\t") -> str:
-    """RFC 2047 encoded-words of `chunk` characters, folded onto continuation lines."""
+def ew(text: str, charset: str, q: bool = False, sep: str = "\n\t") -> str:
+    """RFC 2047 encoded-words of at most 75 characters, folded onto continuation lines."""
     codec = "gbk" if charset.lower() == "gb2312" else charset.lower()  # gb2312 label, GBK bytes
-    words = []
-    for i in range(0, len(text), chunk):
-        raw = text[i : i + chunk].encode(codec)
+
+    def enc(s: str) -> str:
+        raw = s.encode(codec)
         if q:
-            body = "".join(chr(b) if chr(b).isalnum() and b < 128 else f"={b:02X}" for b in raw)
-        else:
-            body = base64.b64encode(raw).decode()
-        words.append(f"=?{charset}?{'Q' if q else 'B'}?{body}?=")
-    return sep.join(words)
+            return "".join(chr(b) if chr(b).isalnum() and b < 128 else f"={b:02X}" for b in raw)
+        return base64.b64encode(raw).decode()
+
+    words = [""]
+    for ch in text:
+        if words[-1] and len(enc(words[-1] + ch)) > 68 - len(charset):
+            words.append("")
+        words[-1] += ch
+    return sep.join(f"=?{charset}?{'Q' if q else 'B'}?{enc(w)}?=" for w in words)
 
 
 def leaf(ctype: str, payload: bytes, cte: str = "base64", extra: str = "") -> str:
@@ -82,7 +92,8 @@ def leaf(ctype: str, payload: bytes, cte: str = "base64", extra: str = "") -> st
     return f"Content-Type: {ctype}\n{extra}Content-Transfer-Encoding: {cte}\n\n{body}"
 
 
-def multi(subtype: str, boundary: str, parts: list[str], preamble: str = "", params: str = "") -> str:
+def multi(subtype: str, boundary: str, parts: list[str], preamble: str = "",
+          params: str = "") -> str:
     inner = "".join(f"\n--{boundary}\n{p}" for p in parts)
     return (f'Content-Type: multipart/{subtype};{params}\n\tboundary="{boundary}"\n\n'
             f"{preamble}{inner}\n--{boundary}--\n")
@@ -94,7 +105,7 @@ def message(headers: list[str], entity: str) -> str:
 
 def received(relay: str, ip: str, dt: datetime) -> str:
     """The hop that 163's MX adds on delivery: the top header of every stored message."""
-    sid = f"{hexs(6, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz0123456789')}--.{RNG.randrange(10000, 99999)}S2"
+    sid = f"{hexs(6, ALNUM + '_')}--.{RNG.randrange(10000, 99999)}S2"
     return (f"Received: from {relay} (unknown [{ip}])\n\tby mx{RNG.randrange(20, 46)}.163.com "
             f"(Coremail) with SMTP id {sid};\n\t{date_hdr(dt, cst=True)}")
 
@@ -133,13 +144,14 @@ def scene(cols: int, rows: int, kind: str) -> list[list[tuple[int, int, int]]]:
             return crowd[(n + 25) % 5]
         return (150 + n, 150 + n, 145 + n)
 
-    clamp = lambda rgb: tuple(max(0, min(255, x)) for x in rgb)  # noqa: E731
+    clamp = lambda rgb: tuple(max(0, min(255, x)) for x in rgb)
     return [[clamp(cell(c, r)) for c in range(cols)] for r in range(rows)]
 
 
 def png(kind: str, w: int = 320, h: int = 240) -> bytes:
     grid = scene(w // 8, h // 8, kind)
-    raw = b"".join(b"\0" + b"".join(bytes(grid[y // 8][x // 8]) for x in range(w)) for y in range(h))
+    rows = (b"\0" + b"".join(bytes(grid[y // 8][x // 8]) for x in range(w)) for y in range(h))
+    raw = b"".join(rows)  # filter type 0 on every row
 
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
@@ -149,17 +161,9 @@ def png(kind: str, w: int = 320, h: int = 240) -> bytes:
             + chunk(b"IEND", b""))
 
 
-DC_BITS = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]  # ITU T.81 Table K.3, symbols 0..11
-
-
-def _dc_codes() -> list[tuple[int, int]]:
-    codes, code = [], 0
-    for length, count in enumerate(DC_BITS, 1):
-        for _ in range(count):
-            codes.append((code, length))
-            code += 1
-        code <<= 1
-    return codes
+DC_BITS = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]  # ITU T.81 Table K.3 ...
+DC_CODES = ["00", "010", "011", "100", "101", "110", "1110", "11110", "111110", "1111110",
+            "11111110", "111111110"]  # ... its canonical codes for categories 0..11
 
 
 def jpeg(kind: str, w: int = 320, h: int = 240) -> bytes:
@@ -169,11 +173,13 @@ def jpeg(kind: str, w: int = 320, h: int = 240) -> bytes:
 
     head = b"\xff\xd8" + seg(0xFFE0, b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0")
     head += seg(0xFFDB, b"\0" + bytes([16] * 64))
-    head += seg(0xFFC0, struct.pack(">BHHB", 8, h, w, 3) + b"".join(bytes([c, 0x11, 0]) for c in (1, 2, 3)))
+    comps = b"".join(bytes([c, 0x11, 0]) for c in (1, 2, 3))  # Y, Cb, Cr: 1x1 sampling, DQT 0
+    head += seg(0xFFC0, struct.pack(">BHHB", 8, h, w, 3) + comps)
     # DC table 0 (standard) and an AC table 0 holding one code, "0" = EOB
-    head += seg(0xFFC4, b"\x00" + bytes(DC_BITS) + bytes(range(12)) + b"\x10" + bytes([1] + [0] * 15) + b"\0")
+    head += seg(0xFFC4, b"\x00" + bytes(DC_BITS) + bytes(range(12))
+                + b"\x10" + bytes([1] + [0] * 15) + b"\0")
     head += seg(0xFFDA, b"\x03" + b"".join(bytes([c, 0]) for c in (1, 2, 3)) + b"\x00\x3f\x00")
-    codes, bits, pred = _dc_codes(), [], [0, 0, 0]
+    bits, pred = [], [0, 0, 0]
     for row in scene(w // 8, h // 8, kind):
         for r, g, b in row:
             ycc = (0.299 * r + 0.587 * g + 0.114 * b,
@@ -183,8 +189,7 @@ def jpeg(kind: str, w: int = 320, h: int = 240) -> bytes:
                 dc = round((v - 128) / 2)  # DC = 8·(v−128), quantiser 16
                 diff, pred[i] = dc - pred[i], dc
                 cat = abs(diff).bit_length()
-                code, length = codes[cat]
-                bits.append(format(code, f"0{length}b"))
+                bits.append(DC_CODES[cat])
                 if cat:
                     bits.append(format(diff if diff > 0 else diff + (1 << cat) - 1, f"0{cat}b"))
                 bits.append("0")
@@ -228,7 +233,7 @@ def article_docx(key: str, author: str, dt: datetime, title_style: bool = False)
         heading = re.match(r"^[一二三四五六七八九十]+、", item) is not None
         run.bold = heading
         _east(run, "黑体" if heading else "仿宋_GB2312")
-    props, utc = d.core_properties, dt.astimezone(timezone.utc).replace(tzinfo=None)
+    props, utc = d.core_properties, dt.astimezone(UTC).replace(tzinfo=None)
     props.author = props.last_modified_by = author
     props.created, props.modified = utc - timedelta(hours=2), utc - timedelta(minutes=20)
     props.revision, props.title = 3, ""
@@ -240,7 +245,7 @@ def article_docx(key: str, author: str, dt: datetime, title_style: bool = False)
 def pin_zip(blob: bytes, dt: datetime) -> bytes:
     """python-docx stamps zip entries with the current time; pin them so output is stable."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(blob)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(io.BytesIO(blob)) as src, zipfile.ZipFile(out, "w") as z:
         for info in src.infolist():
             entry = zipfile.ZipInfo(info.filename, date_time=dt.timetuple()[:6])
             entry.compress_type = zipfile.ZIP_DEFLATED
@@ -255,45 +260,58 @@ def article_text(key: str) -> list[str]:
 
 # ---------------------------------------------------------------- client shapes
 
+PREAMBLE = "This is a multi-part message in MIME format.\n"
+
+
+def attachment(ctype: str, name: str, data: bytes, sep: str = " ", params: str = "") -> str:
+    """An attachment carrying the same (encoded) name in name= and in filename=."""
+    return leaf(f'{ctype};{sep}{params}name="{name}"', data,
+                extra=f'Content-Disposition: attachment;{sep}filename="{name}"\n')
+
+
+def ctype_of(filename: str) -> str:
+    return CTYPES[filename.rsplit(".", 1)[1]]
+
 
 def coremail(name: str, addr: str, subject: str, dt: datetime, note: list[str],
-             files: list[tuple[str, str, bytes]] = (), inline: tuple[str, bytes] | None = None,
-             html_extra: str = "", text_extra: tuple[str, ...] = (), server: str = "163com") -> str:
-    """NetEase webmail (Coremail): GBK encoded-words, GBK base64 bodies, names in name= and filename=."""
+             files: list[tuple[str, bytes]] = (), inline: tuple[str, bytes] | None = None,
+             html_extra: str = "", text_extra: tuple[str, ...] = (),
+             server: str = "163com") -> str:
+    """NetEase webmail (Coremail): GBK encoded-words, GBK base64 bodies, GBK file names."""
     def bnd() -> str:
-        return f"----=_Part_{RNG.randrange(10**6, 10**7)}_{RNG.randrange(10**8, 10**9)}.{int(dt.timestamp() * 1000)}"
+        ms = int(dt.timestamp() * 1000)
+        return f"----=_Part_{RNG.randrange(10**6, 10**7)}_{RNG.randrange(10**8, 10**9)}.{ms}"
 
-    user = addr.split("@")[0]
-    mid = f"<{hexs(8)}.{hexs(4)}.{hexs(11)}.Coremail.{addr}>"
+    user, domain = addr.split("@")
     img = ""
     if inline:
-        cid = f"{hexs(8)}$1${hexs(11)}$Coremail${user}${addr.split('@')[1]}"
-        img = f'<p><img src="cid:{cid}" orgwidth="320" orgheight="240" data-image="1" style="width: 320px; height: 240px; border: none;"></p>'
-    text = "\n".join([*note, *text_extra]).encode("gbk")
-    body = html_doc(note, img + html_extra).encode("gbk")
-    entity = multi("alternative", bnd(), [leaf("text/plain; charset=GBK", text),
-                                          leaf("text/html; charset=GBK", body)])
+        cid = f"{hexs(8)}$1${hexs(11)}$Coremail${user}${domain}"
+        img = (f'<p><img src="cid:{cid}" orgwidth="320" orgheight="240" data-image="1" '
+               'style="width: 320px; height: 240px; border: none;"></p>')
+    entity = multi("alternative", bnd(), [
+        leaf("text/plain; charset=GBK", "\n".join([*note, *text_extra]).encode("gbk")),
+        leaf("text/html; charset=GBK", html_doc(note, img + html_extra).encode("gbk"))])
     if inline:
         fname = ew(inline[0], "GBK")
         entity = multi("related", bnd(), [entity, leaf(
             f'image/jpeg; name="{fname}"', inline[1],
-            extra=f"Content-ID: <{cid}>\nContent-Disposition: inline; filename=\"{fname}\"\n")])
+            extra=f'Content-ID: <{cid}>\nContent-Disposition: inline; filename="{fname}"\n')])
     if files:
-        entity = multi("mixed", bnd(), [entity] + [leaf(
-            f'{ctype}; name="{ew(fn, "GBK")}"', data,
-            extra=f'Content-Disposition: attachment; filename="{ew(fn, "GBK")}"\n') for fn, ctype, data in files])
+        entity = multi("mixed", bnd(), [entity] + [
+            attachment(ctype_of(fn), ew(fn, "GBK"), data) for fn, data in files])
     return message([
         f"Date: {date_hdr(dt, cst=True)}",
         f"From: {ew(name, 'GBK')} <{addr}>",
         f'To: "{OFFICIAL}" <{OFFICIAL}>',
         f"Subject: {ew(subject, 'GBK')}",
         "X-Priority: 3",
-        f"X-Mailer: Coremail Webmail Server Version 2023.3-cmXT build 20240625(e2a8b9a5) Copyright (c) 2002-2026 www.mailtech.cn {server}",
-        f"X-NTES-SC: AL_Qu2{hexs(40, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789')}",
+        ("X-Mailer: Coremail Webmail Server Version 2023.3-cmXT build 20240625(e2a8b9a5)"
+         f"\n Copyright (c) 2002-2026 www.mailtech.cn {server}"),
+        f"X-NTES-SC: AL_Qu2{hexs(40, ALNUM)}",
         "MIME-Version: 1.0",
-        f"Message-ID: {mid}",
+        f"Message-ID: <{hexs(8)}.{hexs(4)}.{hexs(11)}.Coremail.{addr}>",
         "X-Coremail-Locale: zh_CN",
-        f"X-CM-TRANSID: {hexs(20, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789')}--.{RNG.randrange(1000, 9999)}W2",
+        f"X-CM-TRANSID: {hexs(20, ALNUM)}--.{RNG.randrange(1000, 9999)}W2",
         f"X-Originating-IP: [1.192.{RNG.randrange(1, 254)}.{RNG.randrange(1, 254)}]",
     ], entity)
 
@@ -302,27 +320,25 @@ def qqmail(nick: str, addr: str, subject: str, dt: datetime, note: list[str],
            files: list[tuple[str, bytes]]) -> str:
     """QQ Mail: a gb18030 encoded-word inside quotes, gb18030 bodies and attachment names."""
     def bnd() -> str:
-        return f"----=_NextPart_{hexs(8, '0123456789ABCDEF')}_{hexs(8, '0123456789ABCDEF')}_{hexs(8, '0123456789ABCDEF')}"
+        return "----=_NextPart_" + "_".join(hexs(8, HEX) for _ in range(3))
 
-    text = "\n".join(note).encode("gb18030")
-    body = html_doc(note).encode("gb18030")
-    alt = multi("alternative", bnd(), [leaf('text/plain;\n\tcharset="gb18030"', text),
-                                       leaf('text/html;\n\tcharset="gb18030"', body)])
-    atts = [leaf(f'application/octet-stream;\n\tcharset="gb18030";\n\tname="{ew(fn, "gb18030")}"', data,
-                 extra=f'Content-Disposition: attachment; filename="{ew(fn, "gb18030")}"\n')
-            for fn, data in files]
+    alt = multi("alternative", bnd(), [
+        leaf('text/plain;\n\tcharset="gb18030"', "\n".join(note).encode("gb18030")),
+        leaf('text/html;\n\tcharset="gb18030"', html_doc(note).encode("gb18030"))])
+    atts = [attachment("application/octet-stream", ew(fn, "gb18030"), data, "\n\t",
+                       'charset="gb18030";\n\t') for fn, data in files]
     return message([
-        f'From: "{ew(nick, "gb18030", sep=" ")}" <{addr}>',
+        f'From: "{ew(nick, "gb18030", sep=" ")}" <{addr}>',  # quoted encoded-word: RFC 2047 §5
         f'To: "{OFFICIAL}" <{OFFICIAL}>',
         f"Subject: {ew(subject, 'gb18030')}",
         "Mime-Version: 1.0",
         f"Date: {date_hdr(dt)}",
         "X-Priority: 3",
-        f"Message-ID: <tencent_{hexs(40, '0123456789ABCDEF')}@qq.com>",
+        f"Message-ID: <tencent_{hexs(40, HEX)}@qq.com>",
         "X-QQ-MIME: TCMime 1.0 by Tencent",
         "X-Mailer: QQMail 2.x",
         "X-QQ-Mailer: QQMail 2.x",
-    ], multi("mixed", bnd(), [alt] + atts, preamble="This is a multi-part message in MIME format.\n"))
+    ], multi("mixed", bnd(), [alt] + atts, PREAMBLE))
 
 
 def foxmail(name: str, addr: str, subject: str, dt: datetime, note: list[str],
@@ -334,8 +350,7 @@ def foxmail(name: str, addr: str, subject: str, dt: datetime, note: list[str],
     alt = multi("alternative", bnd("002"), [
         leaf('text/plain;\n\tcharset="utf-8"', "\n".join(note).encode()),
         leaf('text/html;\n\tcharset="utf-8"', html_doc(note).encode())])
-    atts = [leaf(f'application/octet-stream;\n\tname="{ew(fn, "utf-8")}"', data,
-                 extra=f'Content-Disposition: attachment;\n\tfilename="{ew(fn, "utf-8")}"\n')
+    atts = [attachment("application/octet-stream", ew(fn, "utf-8"), data, "\n\t")
             for fn, data in files]
     return message([
         f"Date: {date_hdr(dt)}",
@@ -343,17 +358,40 @@ def foxmail(name: str, addr: str, subject: str, dt: datetime, note: list[str],
         f"To: smxskx <{OFFICIAL}>",
         f"Subject: {ew(subject, 'utf-8')}",
         "X-Priority: 3",
-        f"X-GUID: {hexs(8, '0123456789ABCDEF')}-{hexs(4, '0123456789ABCDEF')}-{hexs(4, '0123456789ABCDEF')}-{hexs(4, '0123456789ABCDEF')}-{hexs(12, '0123456789ABCDEF')}",
+        f"X-GUID: {guid()}",
         "X-Has-Attach: yes",
         f"X-Mailer: Foxmail {version}",
         "Mime-Version: 1.0",
         f"Message-ID: <{dt:%Y%m%d%H%M%S}{RNG.randrange(10**7, 10**8)}@{addr.split('@')[1]}>",
-    ], multi("mixed", bnd("001"), [alt] + atts, preamble="This is a multi-part message in MIME format.\n"))
+    ], multi("mixed", bnd("001"), [alt] + atts, PREAMBLE))
+
+
+def outlook(name: str, addr: str, subject: str, dt: datetime, note: list[str],
+            files: list[tuple[str, bytes]]) -> str:
+    """Outlook, Chinese locale: gb2312 labels on GBK bytes, Q-encoded names folded over lines."""
+    stamp = f"01DB{hexs(4, HEX)}.{hexs(8, HEX)}"
+    alt = multi("alternative", f"----=_NextPart_001_0002_{stamp}", [
+        leaf('text/plain;\n\tcharset="gb2312"', "\n".join(note).encode("gbk")),
+        leaf('text/html;\n\tcharset="gb2312"', html_doc(note).encode("gbk"))])
+    atts = [attachment(ctype_of(fn), ew(fn, "gb2312", q=True), data, "\n\t")
+            for fn, data in files]
+    return message([
+        f"From: {ew(name, 'gb2312')} <{addr}>",
+        f"To: <{OFFICIAL}>",
+        f"Subject: {ew(subject, 'gb2312')}",
+        f"Date: {date_hdr(dt)}",
+        f"Message-ID: <000001db{hexs(4)}${hexs(8)}${hexs(8)}$@{addr.split('@')[1]}>",
+        "MIME-Version: 1.0",
+        "X-Mailer: Microsoft Outlook 16.0",
+        f"Thread-Index: Ads{hexs(25, ALNUM)}==",
+        "Content-Language: zh-cn",
+    ], multi("mixed", f"----=_NextPart_000_0001_{stamp}", [alt] + atts,
+             "This is a multipart message in MIME format.\n"))
 
 
 def iphone(name: str, addr: str, subject: str, dt: datetime, text: str, photo: bytes) -> str:
     """iOS Mail: the article typed into the body, a photo, then the signature in its own part."""
-    bnd = f"Apple-Mail-{hexs(8, '0123456789ABCDEF')}-{hexs(4, '0123456789ABCDEF')}-{hexs(4, '0123456789ABCDEF')}-{hexs(4, '0123456789ABCDEF')}-{hexs(12, '0123456789ABCDEF')}"
+    bnd = f"Apple-Mail-{guid()}"
     parts = [
         leaf("text/plain;\n\tcharset=utf-8", text.encode(), "quoted-printable"),
         leaf("image/jpeg;\n\tname=IMG_2831.jpeg", photo,
@@ -374,20 +412,14 @@ def iphone(name: str, addr: str, subject: str, dt: datetime, text: str, photo: b
 
 # ---------------------------------------------------------------- the mails, in arrival order
 
-SIGN = {
-    "lsxkx": ["杨晓红", "卢氏县科协", "电话：13839821576"],
-    "szq": ["刘洋", "陕州区科协"],
-    "kpb": ["何雪", "三门峡市科协科普部", "0398-2826152"],
-}
-
 
 def m01() -> str:
     dt = at(1, 9, 12, 30)
-    return coremail("杨晓红", "lsxkx@163.com", "卢氏县科协科普大篷车走进官道口镇中心小学", dt,
-                    ["市科协：", "报送信息一篇，图片两张，请审阅。", ""] + SIGN["lsxkx"],
-                    [("卢氏县科协-科普大篷车走进官道口镇中心小学.docx", DOCX, article_docx("A1", "杨晓红", dt)),
-                     ("IMG_20260901_093512.jpg", "image/jpeg", jpeg("banner")),
-                     ("IMG_20260901_094027.jpg", "image/jpeg", jpeg("banner"))])
+    return coremail("杨晓红", "lsxkx@163.com", ARTICLES["A1"][0], dt,
+                    ["市科协：", "报送信息一篇，图片两张，请审阅。", "", "杨晓红", "卢氏县科协"],
+                    [("卢氏县科协-科普大篷车走进官道口镇中心小学.docx", article_docx("A1", "杨晓红", dt)),
+                     ("IMG_20260901_093512.jpg", jpeg("banner")),
+                     ("IMG_20260901_094027.jpg", jpeg("banner"))])
 
 
 def m02() -> str:
@@ -401,130 +433,117 @@ def m02() -> str:
 
 def m03() -> str:
     dt = at(2, 10, 20, 4)
-    return qqmail("渑池科协-王建军", "2856471930@qq.com", "渑池县丹参科技小院助力中药材产业提质增效", dt,
+    return qqmail("渑池科协-王建军", "2856471930@qq.com", ARTICLES["C1"][0], dt,
                   ["市科协调宣部：", "报送信息一篇，请审核。", "渑池县科协 王建军"],
-                  [("渑池县丹参科技小院助力中药材产业提质增效.docx", article_docx("C1", "Administrator", dt)),
+                  [(ARTICLES["C1"][0] + ".docx", article_docx("C1", "Administrator", dt)),
                    ("微信图片_20260901183015.jpg", jpeg("field"))])
 
 
 def m04() -> str:
-    """Outlook, Chinese locale: gb2312 labels on GBK bytes (王喆), Q-encoded names folded."""
     dt = at(2, 15, 47, 12)
-    stamp = f"01DB{hexs(4, '0123456789ABCDEF')}.{hexs(8, '0123456789ABCDEF')}"
-    note = ["市科协：", "    现报送我厂院士专家工作站技术攻关交流活动信息一篇，请审阅。", "",
-            "王喆", "河南中原黄金冶炼厂科协办公室", "电话：0398-2916385  手机：13839885214"]
-    fname = "中原黄金冶炼厂院士专家工作站技术攻关交流活动.docx"
-    qname = ew(fname, "gb2312", q=True, chunk=8)
-    alt = multi("alternative", f"----=_NextPart_001_0002_{stamp}", [
-        leaf('text/plain;\n\tcharset="gb2312"', "\n".join(note).encode("gbk")),
-        leaf('text/html;\n\tcharset="gb2312"', html_doc(note).encode("gbk"))])
-    atts = [leaf(f'{DOCX};\n\tname="{qname}"', article_docx("D1", "王喆", dt, True),
-                 extra=f'Content-Disposition: attachment;\n\tfilename="{qname}"\n'),
-            leaf(f'image/jpeg;\n\tname="{ew("交流会现场.jpg", "gb2312", q=True, chunk=8)}"', jpeg("hall"),
-                 extra=f'Content-Disposition: attachment;\n\tfilename="{ew("交流会现场.jpg", "gb2312", q=True, chunk=8)}"\n')]
-    return message([
-        f"From: {ew('王喆', 'gb2312')} <wangzhe@zyhjyl.com.cn>",
-        f"To: <{OFFICIAL}>",
-        f"Subject: {ew('报送信息：河南中原黄金冶炼厂院士专家工作站开展技术攻关交流活动', 'gb2312')}",
-        f"Date: {date_hdr(dt)}",
-        f"Message-ID: <000001db{hexs(4)}${hexs(8)}${hexs(8)}$@zyhjyl.com.cn>",
-        "MIME-Version: 1.0",
-        "X-Mailer: Microsoft Outlook 16.0",
-        f"Thread-Index: Ads{hexs(25, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789')}==",
-        "Content-Language: zh-cn",
-    ], multi("mixed", f"----=_NextPart_000_0001_{stamp}", [alt] + atts,
-             preamble="This is a multipart message in MIME format.\n"))
+    return outlook("王喆", "wangzhe@zyhjyl.com.cn", "报送信息：" + ARTICLES["D1"][0], dt,
+                   ["市科协：", "    现报送我厂院士专家工作站技术攻关交流活动信息一篇，请审阅。", "",
+                    "王喆", "河南中原黄金冶炼厂科协办公室", "电话：0398-2916385  手机：13839885214"],
+                   [("中原黄金冶炼厂院士专家工作站技术攻关交流活动.docx", article_docx("D1", "王喆", dt, True)),
+                    ("交流会现场.jpg", jpeg("hall"))])
 
 
 def m05() -> str:
-    return iphone("陈静", "ymskx@163.com", ARTICLES["E1"][0], at(3, 8, 31, 5),
-                  "\n\n".join(article_text("E1")) + "\n\n义马市科协 陈静", jpeg("banner"))
+    text = "\n\n".join(article_text("E1")) + "\n\n义马市科协 陈静"
+    return iphone("陈静", "ymskx@163.com", ARTICLES["E1"][0], at(3, 8, 31, 5), text, jpeg("banner"))
 
 
 def m07() -> str:
     """The article typed into the HTML body, a pasted photo as an inline cid image."""
     return coremail("杨晓红", "lsxkx@163.com", "【卢氏县科协】" + ARTICLES["A2"][0], at(4, 11, 2, 40),
-                    article_text("A2")[1:] + [""] + SIGN["lsxkx"], inline=("培训现场.jpg", jpeg("field")))
+                    article_text("A2")[1:] + ["", "杨晓红", "卢氏县科协"],
+                    inline=("培训现场.jpg", jpeg("field")))
 
 
 def m08() -> str:
     """The corrected version of m03, two days later, from the officer's other address."""
     dt = at(4, 17, 40, 9)
-    return coremail("渑池县科协", "mcxkx@163.com", "渑池县丹参科技小院助力中药材产业提质增效（修改稿，以此为准）", dt,
-                    ["市科协：", "9月2日报送的丹参科技小院信息有两处数据错误，现发修改稿，以此稿为准。", "王建军"],
-                    [("渑池县丹参科技小院助力中药材产业提质增效（修改稿）.docx", DOCX, article_docx("C2", "Administrator", dt)),
-                     ("微信图片_20260901183015.jpg", "image/jpeg", jpeg("field"))])
+    return coremail("渑池县科协", "mcxkx@163.com", ARTICLES["C2"][0] + "（修改稿，以此为准）", dt,
+                    ["市科协：", "9月2日报送的丹参科技小院信息有两处数据错误，现发修改稿，以此稿为准。",
+                     "王建军"],
+                    [(ARTICLES["C2"][0] + "（修改稿）.docx", article_docx("C2", "Administrator", dt)),
+                     ("微信图片_20260901183015.jpg", jpeg("field"))])
 
 
 def m09() -> str:
-    dt = at(7, 9, 15, 33)
-    fwd = ["", "", "-------- 转发邮件信息 --------", '发件人："张湾乡科协" <zwxkx2020@163.com>',
-           "发送日期：2026-09-06 18:22:10", '收件人："陕州区科协" <szqkx2019@163.com>',
-           "主题：张湾乡科协开展“科技助农”志愿服务活动", "", "陕州区科协：", "报送我乡9月份信息一篇，请审阅。", "张湾乡科协"]
-    return coremail("刘洋", "szqkx2019@163.com", "转发:张湾乡科协开展“科技助农”志愿服务活动", dt,
-                    ["请审阅。"] + SIGN["szq"] + fwd,
-                    [("张湾乡科协开展科技助农志愿服务活动.docx", DOCX, article_docx("F1", "zwx", at(6, 18, 0))),
-                     ("1.jpg", "image/jpeg", jpeg("field")), ("2.jpg", "image/jpeg", jpeg("banner"))])
+    dt, title = at(7, 9, 15, 33), ARTICLES["F1"][0]
+    forwarded = ["-------- 转发邮件信息 --------", '发件人："张湾乡科协" <zwxkx2020@163.com>',
+                 "发送日期：2026-09-06 18:22:10", '收件人："陕州区科协" <szqkx2019@163.com>',
+                 f"主题：{title}", "", "陕州区科协：", "报送我乡9月份信息一篇，请审阅。", "张湾乡科协"]
+    return coremail("刘洋", "szqkx2019@163.com", "转发:" + title, dt,
+                    ["请审阅。", "刘洋", "陕州区科协", "", ""] + forwarded,
+                    [("张湾乡科协开展科技助农志愿服务活动.docx", article_docx("F1", "zwx", at(6, 18, 0))),
+                     ("1.jpg", jpeg("field")), ("2.jpg", jpeg("banner"))])
 
 
 def m10() -> str:
     dt = at(8, 14, 22, 50)
     return coremail("马超", "kx@smxpt.edu.cn", "三门峡职业技术学院科协9月信息2篇", dt,
                     ["市科协调宣部：", "报送我院9月份信息2篇，请审阅。", "", "马超", "三门峡职业技术学院科协"],
-                    [("大学生科技创新大赛.docx", DOCX, article_docx("G1", "马超", dt)),
-                     ("科普进校园志愿服务.docx", DOCX, article_docx("G2", "周婷", dt, True)),
-                     ("科技创新大赛决赛现场.png", "image/png", png("hall"))], server="smxpt.edu.cn")
+                    [("大学生科技创新大赛.docx", article_docx("G1", "马超", dt)),
+                     ("科普进校园志愿服务.docx", article_docx("G2", "周婷", dt, True)),
+                     ("科技创新大赛决赛现场.png", png("hall"))], server="smxpt.edu.cn")
 
 
 def m11() -> str:
     dt = at(9, 10, 5, 2)
     return coremail("韩冬", "smxkxxhb@163.com", ARTICLES["H1"][0], dt,
                     ["调宣部：", "学术年会通知请在官网通知公告栏目发布。", "学会部 韩冬"],
-                    [(ARTICLES["H1"][0] + ".docx", DOCX, article_docx("H1", "韩冬", dt))])
+                    [(ARTICLES["H1"][0] + ".docx", article_docx("H1", "韩冬", dt))])
 
 
 def m12() -> str:
     """A 163 超大附件: no MIME part, only a download link that expires."""
-    dt = at(9, 15, 30, 18)
-    name = "三门峡市医学会2026年学术年会稿件及图片.zip"
-    link = f"https://mail.163.com/large-attachment-download/index.html?p=X-NETEASE-HUGE-ATTACHMENT.{hexs(32)}&file={hexs(20)}&title={name}"
-    big = ('<div style="clear:both;height:36px;"></div><div style="padding:10px;border:1px solid #d3d3d3;">'
+    dt, name = at(9, 15, 30, 18), "三门峡市医学会2026年学术年会稿件及图片.zip"
+    link = ("https://mail.163.com/large-attachment-download/index.html"
+            f"?p=X-NETEASE-HUGE-ATTACHMENT.{hexs(32)}&file={hexs(20)}")
+    expiry = "（86.4M，2026年9月24日 15:30 到期）"
+    box = ('<div style="clear:both;height:36px;"></div>'
+           '<div style="padding:10px;border:1px solid #d3d3d3;">'
            '<div style="font-weight:bold;">从网易163邮箱发来的超大附件</div><div style="padding:6px 0;">'
-           f'<a download="{html.escape(name)}" href="{html.escape(link)}" target="_blank">{html.escape(name)}</a>'
-           '<span style="color:#888;">（86.4M，2026年9月24日 15:30 到期）</span></div></div>')
-    note = ["市科协：", "我会学术年会的新闻稿和会议图片较大，用超大附件发送，请在到期前下载。", "郭敏",
-            "", "从网易163邮箱发来的超大附件", f"{name}（86.4M，2026年9月24日 15:30 到期）", f"下载地址：{link}"]
+           f'<a download="{html.escape(name)}" href="{html.escape(link)}" target="_blank">'
+           f'{html.escape(name)}</a><span style="color:#888;">{expiry}</span></div></div>')
     return coremail("郭敏", "smxyxh@163.com", "三门峡市医学会2026年学术年会稿件及图片（超大附件）", dt,
-                    note[:3], html_extra=big, text_extra=tuple(note[3:]))
+                    ["市科协：", "我会学术年会的新闻稿和会议图片较大，用超大附件发送，请在到期前下载。", "郭敏"],
+                    html_extra=box,
+                    text_extra=("", "从网易163邮箱发来的超大附件", name + expiry, f"下载地址：{link}"))
 
 
 def m13() -> str:
     dt = at(10, 9, 50, 41)
     return coremail("何雪", "smxkxkpb@163.com", ARTICLES["I1"][0], dt,
-                    ["调宣部：", "科普部调研报告一篇，请审阅。"] + SIGN["kpb"],
-                    [(ARTICLES["I1"][0] + ".docx", DOCX, article_docx("I1", "何雪", dt))])
+                    ["调宣部：", "科普部调研报告一篇，请审阅。", "何雪", "三门峡市科协科普部"],
+                    [(ARTICLES["I1"][0] + ".docx", article_docx("I1", "何雪", dt))])
 
 
 def m14() -> str:
     dt = at(11, 20, 13, 27)
     return qqmail("清风徐来", "1047753826@qq.com", "投稿：" + ARTICLES["S1"][0], dt,
-                  ["您好！", "我是湖滨区实验小学的科学老师，附件是我校科技节的新闻稿，请审阅，谢谢！", "李老师"],
-                  [("科技节新闻稿.docx", article_docx("S1", "lenovo", dt, True)), ("科技节开幕式.jpg", jpeg("banner"))])
+                  ["您好！", "我是湖滨区实验小学的科学老师，附件是我校科技节的新闻稿，请审阅，谢谢！",
+                   "李老师"],
+                  [("科技节新闻稿.docx", article_docx("S1", "lenovo", dt, True)),
+                   ("科技节开幕式.jpg", jpeg("banner"))])
 
 
-REMINDER = "<mailbridge.remind.202609.{}@smxskx.163.com>"
+REMINDER = "<mailbridge.remind.202609.{}@smxskx.163.com>"  # the 催报 sent on 14 Sep at 07:59
 
 
 def m15() -> str:
-    """A holiday auto-reply to the 催报 reminder the official mailbox sent that morning."""
+    """A holiday auto-reply to the reminder."""
     dt = at(14, 8, 0, 12)
-    text = "您好，您的邮件我已收到。我于9月14日至20日外出学习，返回后将尽快处理。急事请致电0398-2836512。\n\n高峰\n三门峡市农学会"
+    text = ("您好，您的邮件我已收到。我于9月14日至20日外出学习，返回后将尽快处理。"
+            "急事请致电0398-2836512。\n\n高峰\n三门峡市农学会")
     return message([
         f"Date: {date_hdr(dt, cst=True)}",
         "From: smxnxh@126.com",
         f"To: {OFFICIAL}",
         f"Subject: {ew('自动回复: 关于报送9月份信息的提醒', 'GBK')}",
-        f"Message-ID: <{hexs(8)}.{hexs(4)}.{hexs(11)}.Coremail.autoreply.smxnxh@126.com>",
+        f"Message-ID: <{hexs(8)}.{hexs(4)}.{hexs(11)}.Coremail.smxnxh@126.com>",
         f"In-Reply-To: {REMINDER.format('smxnxh')}",
         "Auto-Submitted: auto-replied",
         "X-Mailer: Coremail Autoreply",
@@ -534,8 +553,7 @@ def m15() -> str:
 
 def m16() -> str:
     """163 系统退信: the reminder to 湖滨区科协 bounced, the roster address no longer exists."""
-    dt = at(14, 8, 0, 31)
-    sent = at(14, 7, 59, 58)
+    dt, sent = at(14, 8, 0, 31), at(14, 7, 59, 58)
     text = ("抱歉，您的邮件被退回来了……\n\n原邮件信息：\n时  间：2026-09-14 07:59:58\n"
             "主  题：关于报送9月份信息的提醒\n收件人：hbqkx@163.com\n\n"
             "退信原因：收件人邮箱地址不存在，或者该邮箱已被注销。\n"
@@ -543,12 +561,14 @@ def m16() -> str:
     status = (f"Reporting-MTA: dns; 163.com\nArrival-Date: {date_hdr(sent)}\n\n"
               "Final-Recipient: rfc822; hbqkx@163.com\nAction: failed\nStatus: 5.1.1\n"
               "Diagnostic-Code: smtp; 550 User not found: hbqkx@163.com\n")
-    orig = (f"Date: {date_hdr(sent)}\nFrom: {ew('三门峡市科协信息宣传', 'utf-8')} <{OFFICIAL}>\n"
-            f"To: hbqkx@163.com\nSubject: {ew('关于报送9月份信息的提醒', 'utf-8')}\n"
-            f"Message-ID: {REMINDER.format('hbqkx')}\nAuto-Submitted: auto-generated\nMIME-Version: 1.0\n")
+    original = (f"Date: {date_hdr(sent)}\n"
+                f"From: {ew('三门峡市科协信息宣传', 'utf-8')} <{OFFICIAL}>\nTo: hbqkx@163.com\n"
+                f"Subject: {ew('关于报送9月份信息的提醒', 'utf-8')}\n"
+                f"Message-ID: {REMINDER.format('hbqkx')}\n"
+                "Auto-Submitted: auto-generated\nMIME-Version: 1.0\n")
     parts = [leaf("text/plain; charset=GBK", text.encode("gbk")),
              leaf("message/delivery-status", status.encode(), "7bit"),
-             leaf("text/rfc822-headers", orig.encode(), "7bit")]
+             leaf("text/rfc822-headers", original.encode(), "7bit")]
     return message([
         "Return-Path: <>",
         f"Date: {date_hdr(dt, cst=True)}",
@@ -557,14 +577,14 @@ def m16() -> str:
         f"Subject: {ew('系统退信', 'GBK')}",
         f"Message-ID: <{hexs(8)}.{hexs(6)}.{hexs(11)}.bounce@163.com>",
         "MIME-Version: 1.0",
-    ], multi("report", f"----=_Part_{RNG.randrange(10**6, 10**7)}_bounce.{int(dt.timestamp() * 1000)}",
+    ], multi("report", f"----=_Part_{RNG.randrange(10**6, 10**7)}_bounce.{int(dt.timestamp())}",
              parts, params=" report-type=delivery-status;"))
 
 
 def m17() -> str:
     dt = at(15, 10, 30, 6)
     return foxmail("何雪", "smxkxkpb@163.com", ARTICLES["I2"][0], dt,
-                   ["调宣部：", "全国科普日启动仪式信息，请审阅。"] + SIGN["kpb"],
+                   ["调宣部：", "全国科普日启动仪式信息，请审阅。", "何雪", "三门峡市科协科普部"],
                    [(ARTICLES["I2"][0] + ".docx", article_docx("I2", "何雪", dt, True)),
                     ("启动仪式.jpg", jpeg("banner")), ("互动展区.png", png("banner"))],
                    version="7.2.23.121[cn]")
@@ -589,7 +609,7 @@ SCHEDULE = [
     ("13-kepubu-research-report.eml", m13, "m16.mail.163.com", "220.181.16.95", 2),
     ("14-stranger-qqmail.eml", m14, "out162-62-57-87.mail.qq.com", "162.62.57.87", 3),
     ("15-nongxuehui-auto-reply.eml", m15, "m15.mail.126.com", "220.181.15.140", 2),
-    ("16-postmaster-bounce.eml", m16, "m16.mail.163.com", "127.0.0.1", 0),
+    ("16-postmaster-bounce.eml", m16, "localhost", "127.0.0.1", 0),
     ("17-kepubu-foxmail-kepuri.eml", m17, "m16.mail.163.com", "220.181.16.66", 4),
 ]
 
@@ -666,7 +686,7 @@ ARTICLES: dict[str, tuple[str, list]] = {
         "9月4日，三门峡职业技术学院科协组织30名大学生科技志愿者走进湖滨区崖底街道中心小学，开展“科普进校园”志愿服务活动。",
         "志愿者们精心准备了“会跳舞的纸蛇”“自制简易电动机”“水火箭”等科学小实验，带领小学生动手操作、观察现象、思考原理。在无人机展示环节，志愿者讲解了无人机的飞行原理及其在农业植保、应急救援等领域的应用，并现场进行了飞行演示，孩子们看得目不转睛。",
         "活动结束后，学院科协与学校签订了科普志愿服务共建协议，今后志愿者将每月定期到校开展科学课后服务。",
-        "学院科协负责人表示，将充分发挥高校人才和专业优势，持续开展科普志愿服务，让更多青少年近距离感受科学魅力，在心中播下爱科学的种子。"]),
+        "学院科协负责人表示，将充分发挥高校人才和专业优势，持续开展科普志愿服务，让更多青少年近距离感受科学魅力，在心中播下爱科学、学科学、用科学的种子。据统计，本学期学院已有200余名学生注册成为科技志愿者。"]),
     "H1": ("关于召开三门峡市第十届学术年会的通知", [
         "各县（市、区）科协，市级各学会（协会、研究会），各企业、高校科协：",
         "为搭建学术交流平台，促进学科交叉融合，服务全市经济社会高质量发展，经研究，定于2026年10月下旬召开三门峡市第十届学术年会。现将有关事项通知如下：",
@@ -705,7 +725,7 @@ ARTICLES: dict[str, tuple[str, list]] = {
     "S1": ("湖滨区实验小学举办第五届校园科技节", [
         "9月11日，湖滨区实验小学第五届校园科技节开幕。本届科技节以“小手拉大手 科学伴成长”为主题，为期一周，全校2100余名学生参与。",
         "科技节期间，学校组织开展了科幻画创作、科技小制作、纸飞机竞赛、“我是小小科学家”实验展示等系列活动。在开幕式上，学校科学教师表演了“空气炮”“会变色的溶液”等科学秀，赢得了阵阵掌声。各班级还结合科学课内容，开展了“一班一项目”科学探究，学生们通过观察记录、动手实验，体验了科学探究的乐趣。",
-        "学校负责人表示，科技节是学校落实“双减”、加强科学教育的重要举措，学校将继续丰富科技活动形式，邀请科技工作者走进校园，培养学生的科学兴趣和创新意识。"]),
+        "学校负责人表示，科技节是学校落实“双减”、加强科学教育的重要举措，学校将继续丰富科技活动形式，邀请科技工作者、科普志愿者走进校园，带领学生走进科普教育基地，培养学生的科学兴趣和创新意识，努力让每个孩子都能在科学探究中收获成长。"]),
 }
 # the corrected version that 渑池县科协 sent two days later (m08): two figures and a typo fixed
 ARTICLES["C2"] = (ARTICLES["C1"][0], [p.replace("3000余亩", "3200余亩").replace("1100公斤", "1150公斤")
@@ -724,10 +744,11 @@ def main() -> None:
             text, sent = built[build]
         else:
             text = build()
-            sent = datetime.strptime(re.search(r"^Date: (.*?)( \(CST\))?$", text, re.M)[1],
+            sent = datetime.strptime(re.search(r"^Date: (.*?)( \(CST\))?$", text, re.MULTILINE)[1],
                                      "%a, %d %b %Y %H:%M:%S %z")
         built[key] = (text, sent)
-        (out / name).write_bytes((received(relay, ip, sent + timedelta(seconds=transit)) + "\n" + text).encode("ascii"))
+        top = received(relay, ip, sent + timedelta(seconds=transit))
+        (out / name).write_bytes((top + "\n" + text).encode("ascii"))
     with open(HERE / "roster.csv", "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["单位（部门）", "姓名", "联系电话", "电子信箱", "单位类型"])

@@ -93,7 +93,11 @@ def ensure_schema(engine: Engine) -> None:
         upgrade(engine)
         return
     script = ScriptDirectory.from_config(alembic_config())
-    if script.get_revision(current) is None:
+    try:
+        known = script.get_revision(current) is not None
+    except Exception:  # alembic raises for a revision it has never heard of
+        known = False
+    if not known:
         raise ConfigError(
             f"the database schema ({current}) is newer than this mailbridge ({head}); upgrade mailbridge."
         )

@@ -75,7 +75,7 @@ def split_word_pair(text: str, char: str, charset: str, cut: int) -> list[str]:
 
 def pct(text: str) -> str:
     """RFC 2231 percent-encoding of UTF-8 text."""
-    return "".join(chr(b) if chr(b).isalnum() or chr(b) in "-." else f"%{b:02X}" for b in text.encode())
+    return "".join(chr(b) if b < 128 and (chr(b).isalnum() or chr(b) in "-.") else f"%{b:02X}" for b in text.encode())
 
 
 # --- bodies and entities -------------------------------------------------------------------

@@ -1,0 +1,96 @@
+"""The CLI as scripts use it: demo, import, quarantine and retry, exit codes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DEMO_MAIL = Path(__file__).resolve().parents[1] / "mailbridge" / "demo" / "mail"
+
+
+def mb(config: Path | None, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    argv = [sys.executable, "-m", "mailbridge"] + (["-c", str(config)] if config else []) + list(args)
+    return subprocess.run(argv, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
+
+
+def as_json(config: Path, *args: str) -> list:
+    done = mb(config, *args, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text('[database]\nurl = "sqlite:///mb.db"\n[storage]\ndir = "store"\n'
+                    '[smtp]\ntransport = "file"\n[ingest]\nmax_message_mb = 1\n', encoding="utf-8")
+    return path
+
+
+def test_demo_runs_offline(tmp_path: Path) -> None:
+    done = mb(None, "demo", "--dir", str(tmp_path / "demo"))
+    assert done.returncode == 0, done.stderr
+    config = tmp_path / "demo" / "config.toml"
+    subs = as_json(config, "submissions", "list")
+    messages = as_json(config, "messages", "list")
+    assert len(messages) == len(list(DEMO_MAIL.glob("*.eml")))
+    dispositions = {m["disposition"] for m in messages}
+    assert {"submission", "duplicate", "auto_reply", "bounce"} <= dispositions
+    assert len(subs) > len(messages) // 2
+    assert all(s["title"] and "=?" not in s["title"] for s in subs)
+    assert any("large_attachment_link" in s["flags"] for s in subs)
+    again = mb(None, "demo", "--dir", str(tmp_path / "demo"))  # a second run changes nothing
+    assert again.returncode == 0 and len(as_json(config, "submissions", "list")) == len(subs)
+
+
+def test_import_is_idempotent_and_contract_fields(config: Path) -> None:
+    first = mb(config, "import", str(DEMO_MAIL))
+    assert first.returncode == 0, first.stderr
+    second = mb(config, "import", str(DEMO_MAIL))
+    assert "already in the ledger: " + str(len(list(DEMO_MAIL.glob("*.eml")))) in second.stdout
+    messages = as_json(config, "messages", "list")
+    for m in messages:
+        assert {"id", "mailbox", "folder", "uidvalidity", "uid", "message_id", "sha256", "received_at", "sender",
+                "disposition", "reason", "submission_ids"} <= m.keys()
+        assert m["mailbox"] == "import" and m["uid"] is None
+    subs = as_json(config, "submissions", "list")
+    for s in subs:
+        assert {"id", "receipt_no", "message_id", "mailbox", "received_at", "sender", "sender_name", "subject",
+                "title", "body_chars", "category", "unit", "status", "flags", "attachments"} <= s.keys()
+        assert s["sender"] == s["sender"].lower()
+    assert len({s["receipt_no"] for s in subs}) == len(subs)
+    month = subs[0]["received_at"][:7]
+    assert all(s["received_at"][:7] == month for s in as_json(config, "submissions", "list", "--month", month))
+    shown = mb(config, "submissions", "show", str(subs[0]["id"]), "--json")
+    assert json.loads(shown.stdout)["text"]
+
+
+def test_quarantine_then_retry_after_fix(config: Path, tmp_path: Path) -> None:
+    big = tmp_path / "big.eml"
+    big.write_bytes(b"From: a@163.com\r\nSubject: big\r\nMessage-ID: <big@1>\r\n\r\n" + b"x" * (2 * 1024 * 1024))
+    assert mb(config, "import", str(big)).returncode == 0
+    [q] = as_json(config, "quarantine", "list")
+    assert "max_message_mb" in q["reason"]
+    config.write_text(config.read_text().replace("max_message_mb = 1", "max_message_mb = 10"))
+    done = mb(config, "quarantine", "retry", str(q["id"]))
+    assert done.returncode == 0 and "submission" in done.stdout
+    assert as_json(config, "quarantine", "list") == []
+    [sub] = as_json(config, "submissions", "list")
+    assert sub["title"] == "big"
+
+
+def test_exit_codes(tmp_path: Path, config: Path) -> None:
+    assert mb(tmp_path / "nope.toml", "messages", "list").returncode == 2
+    assert mb(config, "import", str(tmp_path / "missing.eml")).returncode == 2
+    assert mb(config, "submissions", "list", "--month", "2024-9").returncode == 2
+    assert mb(config, "no-such-command").returncode == 2
+    bad_host = tmp_path / "imap.toml"
+    bad_host.write_text(config.read_text() + '[[mailboxes]]\nname = "x"\nhost = "127.0.0.1"\nport = 9\n'
+                        'security = "plain"\nusername = "u"\npassword_env = "PW"\n', encoding="utf-8")
+    done = mb(bad_host, "poll", "--once", env={"PW": "secret"})
+    assert done.returncode == 3
+    assert "cannot connect" in done.stderr and "Traceback" not in done.stderr
