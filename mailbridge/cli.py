@@ -1,6 +1,7 @@
 """The `mailbridge` command: the only place errors become exit codes (0 ok, 2 config, 3 operation, 4 bug)."""
 from __future__ import annotations
 
+import importlib
 import logging
 import platform
 import sys
@@ -40,7 +41,33 @@ class App:
         return Pipeline(self.config, self.db)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Each command is imported only when it runs: `mailbridge check-config` need not load SQLAlchemy.
+LAZY = {
+    "demo": "admin:demo",
+    "check-config": "admin:check_config",
+    "doctor": "admin:doctor",
+    "db": "admin:db_group",
+    "poll": "ingest:poll_cmd",
+    "import": "ingest:import_cmd",
+    "run": "ingest:run_cmd",
+    "messages": "ledger:messages_group",
+    "submissions": "ledger:submissions_group",
+    "quarantine": "ledger:quarantine_group",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(LAZY)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in LAZY:
+            return None
+        module, attr = LAZY[name].split(":")
+        return getattr(importlib.import_module(f"mailbridge.commands.{module}"), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
               help="Config file (default: $MAILBRIDGE_CONFIG, then ./config.toml).")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
@@ -51,17 +78,6 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx.obj = App(config_path)
-
-
-def _register() -> None:
-    from mailbridge.commands import admin, ingest, ledger
-
-    for module in (admin, ingest, ledger):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -120,7 +120,7 @@ class Pipeline:
         return moved.id
 
     # -- stage 2: parse and decide ---------------------------------------------------------------
-    def process(self, row_id: int) -> str:
+    def process(self, row_id: int, raw: bytes | None = None) -> str:
         """Parse an archived message and commit its disposition and submissions together."""
         with self.db.session() as s:
             row = s.get(Message, row_id)
@@ -130,7 +130,7 @@ class Pipeline:
         if size > self.limits.max_message_mb * MB:
             return self._quarantine(row_id, f"message is {size // MB} MB, over ingest.max_message_mb")
         try:
-            raw = self.archive.read_raw(sha)
+            raw = raw if raw is not None else self.archive.read_raw(sha)
         except OSError as exc:
             raise TransientError(f"archived message {sha} cannot be read: {exc.strerror}") from None
         try:
@@ -242,7 +242,7 @@ class Pipeline:
     # -- both, and the leftovers of a crash ------------------------------------------------------
     def ingest(self, raw: bytes, origin: Origin) -> Outcome:
         row_id, new = self.record(raw, origin)
-        return Outcome(row_id, new, self.process(row_id))
+        return Outcome(row_id, new, self.process(row_id, raw))
 
     def resume(self, mailbox: str | None = None) -> int:
         """Process rows a crash left archived but unparsed; returns how many."""

@@ -1,1 +1,1 @@
-"""CLI commands, grouped by the stage they drive; `cli.py` registers their COMMANDS."""
+"""CLI commands, grouped by the stage they drive; `cli.LAZY` names each one."""

@@ -194,5 +194,3 @@ Try:
   {prefix} submissions show 1
   {prefix} messages list""")
 
-
-COMMANDS = [check_config, doctor, db_group, demo]

@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 
 import click
 
-from mailbridge.errors import MailbridgeError, TransientError
+from mailbridge.errors import ConfigError, MailbridgeError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -35,20 +35,20 @@ def summary(counts: Counter) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new"
 
 
-def poll_all(app, mailbox: str | None) -> list[str]:  # type: ignore[no-untyped-def]
+def poll_all(app, mailbox: str | None) -> list[MailbridgeError]:  # type: ignore[no-untyped-def]
     """One pass over the mailboxes; each failure is reported and the others carry on."""
     from mailbridge.sources.imap import ImapSource
 
     boxes = [app.config.mailbox(mailbox)] if mailbox else [b for b in app.config.mailboxes if b.enabled]
     if not boxes:
-        raise MailbridgeError("no mailboxes to poll; add [[mailboxes]] to the config.")
-    failures: list[str] = []
+        raise ConfigError("no mailboxes to poll; add [[mailboxes]] to the config.")
+    failures: list[MailbridgeError] = []
     for box in boxes:
         try:
             with progress_bar(f"poll {box.name}", None) as progress:
                 stats = ImapSource(box, app.pipeline, progress).poll()
-        except TransientError as exc:
-            failures.append(str(exc))
+        except (TransientError, ConfigError) as exc:  # this mailbox only: the others carry on
+            failures.append(exc)
             click.echo(f"error: {exc}", err=True)
             continue
         if stats.skipped:
@@ -67,7 +67,8 @@ def poll_cmd(app, once: bool, mailbox: str | None) -> None:  # type: ignore[no-u
     if once:
         failures = poll_all(app, mailbox)
         if failures:
-            raise TransientError(f"{len(failures)} mailbox(es) could not be polled; see above.")
+            worst = ConfigError if all(isinstance(f, ConfigError) for f in failures) else TransientError
+            raise worst(f"{len(failures)} mailbox(es) could not be polled; see above.")
         return
     stop = _stop_on_signals()
     while not stop.is_set():
@@ -133,5 +134,3 @@ def _now(config):  # type: ignore[no-untyped-def]
 
     return datetime.now(config.ingest.zone)
 
-
-COMMANDS = [poll_cmd, import_cmd, run_cmd]

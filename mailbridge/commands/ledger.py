@@ -155,5 +155,3 @@ def quarantine_retry(app, message_ids: tuple[int, ...]) -> None:  # type: ignore
             raise ConfigError(f"no message {message_id}; see 'mailbridge quarantine list'.") from None
         click.echo(f"message {message_id}: {result}")
 
-
-COMMANDS = [messages_group, submissions_group, quarantine_group]

@@ -22,13 +22,15 @@ class Archive:
         return self._path("files", sha256, "")
 
     def put_raw(self, data: bytes) -> str:
+        """Store a message durably (fsynced): the ledger row that names it is committed next."""
         digest = hashlib.sha256(data).hexdigest()
-        self._write(self.raw_path(digest), data)
+        self._write(self.raw_path(digest), data, durable=True)
         return digest
 
     def put_file(self, data: bytes, digest: str | None = None) -> str:
+        """Store an attachment; not fsynced, since it can always be cut again from the raw mail."""
         digest = digest or hashlib.sha256(data).hexdigest()
-        self._write(self.file_path(digest), data)
+        self._write(self.file_path(digest), data, durable=False)
         return digest
 
     def read_raw(self, sha256: str) -> bytes:
@@ -39,7 +41,7 @@ class Archive:
             raise ValueError(f"not a sha256 digest: {digest!r}")
         return self.root / kind / digest[:2] / f"{digest}{suffix}"
 
-    def _write(self, path: Path, data: bytes) -> None:
+    def _write(self, path: Path, data: bytes, durable: bool) -> None:
         if path.exists() and path.stat().st_size == len(data):
             return
         try:
@@ -49,8 +51,9 @@ class Archive:
             try:
                 with os.fdopen(fd, "wb") as out:
                     out.write(data)
-                    out.flush()
-                    os.fsync(out.fileno())
+                    if durable:
+                        out.flush()
+                        os.fsync(out.fileno())
                 os.replace(tmp, path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)

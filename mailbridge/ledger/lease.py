@@ -1,28 +1,56 @@
 """Leases in the database: one poller per mailbox, across processes and hosts."""
 from __future__ import annotations
 
+import os
+import socket
+import threading
 from datetime import timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Lease, utcnow
 
 
-def acquire(db: Database, name: str, owner: str, ttl_seconds: int = 600) -> bool:
-    """Take or renew the lease; False while another live owner holds it."""
+def owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _dead_here(owner: str) -> bool:
+    """The owner ran on this host and its process is gone (killed, crashed): no need to wait."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def acquire(db: Database, name: str, owner: str, ttl_seconds: int = 300) -> bool:
+    """Take or renew the lease; False while another live owner holds it.
+
+    The holder renews it as it works; one that died on this host is taken over at once, one that
+    died elsewhere when the lease runs out.
+    """
     now = utcnow()
     expires = now + timedelta(seconds=ttl_seconds)
     with db.session() as s:
+        holder = s.scalar(select(Lease.owner).where(Lease.name == name))
+        stale = [holder] if holder and holder != owner and _dead_here(holder) else []
         taken = s.execute(
             update(Lease)
-            .where(Lease.name == name, or_(Lease.owner == owner, Lease.expires_at < now))
+            .where(Lease.name == name, or_(Lease.owner.in_([owner, *stale]), Lease.expires_at < now))
             .values(owner=owner, expires_at=expires)
         ).rowcount
         if taken:
             return True
-        if s.get(Lease, name) is not None:
+        if holder is not None:
             return False
     try:
         with db.session() as s:

@@ -127,6 +127,7 @@ def _extract(html: str) -> tuple[str, list[LargeLink]]:
 def normalise(text: str) -> str:
     """Fold runs of spaces, drop blank lines at the ends, keep paragraph breaks."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ").replace("\u3000", " ")
+    text = text.replace("\ufeff", "").replace("\u200b", "")  # byte-order marks, zero-width spaces
     lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.split("\n")]
     out: list[str] = []
     for line in lines:

@@ -6,6 +6,7 @@ header text is decoded by `headers.py`; dates are read by mail-parser's RFC 5322
 """
 from __future__ import annotations
 
+import binascii
 import email
 import hashlib
 import mimetypes
@@ -13,7 +14,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
+from email.policy import Compat32
 from pathlib import PurePosixPath, PureWindowsPath
+from typing import Callable
 
 from mailparser.utils import convert_mail_date
 
@@ -22,6 +25,26 @@ from mailbridge.parse.documents import is_document
 from mailbridge.parse.headers import decode_address, decode_param, decode_text, raw_header, raw_headers
 from mailbridge.parse.html import LargeLink, large_links, normalise, to_text
 
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_HOLLOW_FROM = 4 * 1024 * 1024
+_HOLLOW_TOKEN = "MAILBRIDGE-HOLLOWED-BASE64-"
+# One character class repeated: the regex engine scans it without a per-line backtracking stack
+# (a grouped `(?:line\n)+` costs about three times the message in memory).
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=\r\n]{%d,}" % _HOLLOW_FROM)
+
+
+class _RawHeaders(Compat32):
+    """compat32, but header values come back as stored: raw 8-bit bytes stay recoverable.
+
+    Plain compat32 wraps such a value in a Header whose str() has already replaced the bytes,
+    so a raw GBK attachment name could never be decoded.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return value
+
+
+RAW = _RawHeaders()
 _IMAGE_EXT = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".heic", ".heif", ".tif", ".tiff"}
 
 
@@ -66,22 +89,72 @@ class ParsedMail:
     defects: list[str] = field(default_factory=list)
 
 
+def _body_start(raw: bytes) -> int:
+    match = _HEADER_END.search(raw)
+    return match.end() if match else len(raw)
+
+
 def message_id_of(raw: bytes) -> str | None:
     """The Message-ID, read from the header block only (cheap; used before a full parse)."""
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    msg = email.message_from_bytes(head + b"\n\n")
+    msg = email.message_from_bytes(raw[: _body_start(raw)], policy=RAW)
     return _message_id(raw_header(msg, "Message-ID"))
 
 
 def content_hash(raw: bytes, message_id: str | None) -> str:
     """Message-ID plus the body bytes: equal for one message delivered twice (Received differs)."""
-    match = re.search(rb"\r?\n\r?\n", raw)
-    body = raw[match.end():] if match else b""
-    return hashlib.sha256((message_id or "").encode() + b"\0" + body).hexdigest()
+    digest = hashlib.sha256((message_id or "").encode() + b"\0")
+    digest.update(memoryview(raw)[_body_start(raw):])
+    return digest.hexdigest()
+
+
+def _hollow(raw: bytes) -> tuple[bytes, dict[str, tuple[int, int]]]:
+    """Cut long base64 runs out of the raw mail before the stdlib parses it.
+
+    The stdlib keeps a body as a list of line strings and then one joined string, several times
+    the size of a 50 MB attachment; a hollowed run is decoded later straight from `raw`.
+    """
+    if len(raw) < _HOLLOW_FROM:
+        return raw, {}
+    runs: dict[str, tuple[int, int]] = {}
+    pieces: list[bytes] = []
+    pos = 0
+    for match in _BASE64_RUN.finditer(raw):
+        start = match.start()
+        if raw[start - 1 : start] != b"\n":  # the run began inside a header line: skip past it
+            start = raw.index(b"\n", start) + 1
+        while raw[start : start + 1] in (b"\r", b"\n"):  # and past the blank line
+            start += 1
+        if match.end() - start < _HOLLOW_FROM:
+            continue
+        token = f"{_HOLLOW_TOKEN}{len(runs)}"
+        runs[token] = (start, match.end())
+        pieces += [raw[pos:start], token.encode() + b"\r\n"]
+        pos = match.end()
+    if not runs:
+        return raw, {}
+    pieces.append(raw[pos:])
+    return b"".join(pieces), runs
+
+
+def _payload(part: Message, raw: bytes, runs: dict[str, tuple[int, int]]) -> bytes:
+    body = part.get_payload()
+    if runs and isinstance(body, str) and _HOLLOW_TOKEN in body:
+        cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        if cte == "base64" and body.strip() in runs:
+            start, end = runs[body.strip()]
+            return binascii.a2b_base64(memoryview(raw)[start:end])  # skips the line breaks
+        # Not a plain base64 body after all: put the cut bytes back and decode as usual.
+        restored = body.encode("ascii", "surrogateescape")
+        for token, (start, end) in runs.items():
+            restored = restored.replace(token.encode() + b"\r\n", raw[start:end])
+        part.set_payload(restored.decode("ascii", "surrogateescape"))
+    return part.get_payload(decode=True) or b""
 
 
 def parse(raw: bytes, max_attachment: int) -> ParsedMail:
-    msg = email.message_from_bytes(raw)
+    skeleton, runs = _hollow(raw)
+    msg = email.message_from_bytes(skeleton, policy=RAW)
+    del skeleton
     subject = decode_text(raw_header(msg, "Subject"))
     sender_name, sender = decode_address(raw_header(msg, "From"))
     if not sender:
@@ -105,7 +178,7 @@ def parse(raw: bytes, max_attachment: int) -> ParsedMail:
     plain: list[str] = []
     html: list[str] = []
     for part in _leaves(msg, mail.defects):
-        _take(part, mail, plain, html, max_attachment)
+        _take(part, mail, plain, html, max_attachment, lambda p: _payload(p, raw, runs))
     mail.html = "\n".join(html)
     mail.text = normalise("\n\n".join(plain)) if any(p.strip() for p in plain) else to_text(mail.html)
     mail.links = large_links(mail.html) if mail.html else []
@@ -129,13 +202,14 @@ def _leaves(msg: Message, defects: list[str]):  # type: ignore[no-untyped-def]
             yield part
 
 
-def _take(part: Message, mail: ParsedMail, plain: list[str], html: list[str], max_attachment: int) -> None:
+def _take(part: Message, mail: ParsedMail, plain: list[str], html: list[str], max_attachment: int,
+          payload: Callable[[Message], bytes]) -> None:
     ctype = part.get_content_type()
     disposition = (part.get_content_disposition() or "").lower()
     filename = _filename(part)
     is_body_text = ctype in ("text/plain", "text/html") and not filename and disposition != "attachment"
     if is_body_text:
-        data = part.get_payload(decode=True) or b""
+        data = payload(part)
         text = charsets.decode(data, part.get_content_charset() or _meta_charset(data, ctype))
         (plain if ctype == "text/plain" else html).append(text)
         return
@@ -147,7 +221,7 @@ def _take(part: Message, mail: ParsedMail, plain: list[str], html: list[str], ma
     elif ctype.startswith("multipart/"):
         return  # a multipart with a broken body: its text is in the defects, nothing to keep
     else:
-        data = part.get_payload(decode=True) or b""
+        data = payload(part)
     if not data and not filename:
         return
     position = len(mail.parts) + 1

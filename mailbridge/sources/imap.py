@@ -1,8 +1,8 @@
 """IMAP mailboxes (163/126/QQ): incremental by UID, nothing marked read by accident, one poller each."""
 from __future__ import annotations
 
+import ast
 import logging
-import os
 import queue
 import socket
 import ssl
@@ -49,6 +49,11 @@ def connect(box: MailboxConfig) -> IMAPClient:
                              mailbox=box.name) from None
     # INTERNALDATE stays time-zone aware: quotas are counted by arrival time in Asia/Shanghai.
     client.normalise_times = False
+    if not password.isascii():
+        _close(client)
+        raise ConfigError(f"the password of mailbox {box.name} has non-ASCII characters; authorization "
+                          "codes (授权码) are plain letters, check for a full-width character.",
+                          mailbox=box.name)
     try:
         if box.security == "starttls":
             client.starttls(ssl.create_default_context())
@@ -77,14 +82,19 @@ def _close(client: IMAPClient) -> None:
 
 
 def _server_text(exc: BaseException) -> str:
-    text = str(exc)
-    if isinstance(exc.args[0] if exc.args else None, bytes):
-        raw = exc.args[0]
+    """The server's words: imapclient wraps imaplib's bytes as their repr, b'...'."""
+    raw: object = exc.args[0] if exc.args else ""
+    if isinstance(raw, str) and raw[:2] in ("b'", 'b"'):
         try:
-            text = raw.decode("utf-8")
+            raw = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            pass
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
         except UnicodeDecodeError:
-            text = raw.decode("gb18030", errors="replace")  # QQ/163 errors can be GBK bytes
-    return text.strip() or type(exc).__name__
+            raw = raw.decode("gb18030", errors="replace")  # QQ/163 error text can be GBK bytes
+    return str(raw).strip() or type(exc).__name__
 
 
 class ImapSource:
@@ -96,7 +106,7 @@ class ImapSource:
         self.pipeline = pipeline
         self.db = pipeline.db
         self.progress = progress or (lambda done, total: None)
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.owner = lease.owner_id()
 
     def poll(self) -> PollStats:
         stats = PollStats(self.box.name)

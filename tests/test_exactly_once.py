@@ -1,0 +1,147 @@
+"""Crash test: a poller SIGKILLed at any moment loses nothing and records nothing twice.
+
+60 messages wait on a real Dovecot (some with two .docx, i.e. two articles). `poll --once` is
+started, and killed with SIGKILL once before it has recorded anything and then whenever the
+ledger reaches 1, 7, 23 and 41 rows; each time a new poller is started, the way cron would.
+A last poller runs to the end. Then the books must hold every server message exactly once,
+fully processed, with exactly one submission per article and the raw bytes archived intact.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import signal
+import sqlite3
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+from mailfactory import CST, make_mail, message_id_of, title_of
+from mbcli import PASSWORD_ENV, Mailbridge, mailbox
+from support.fixtures import ImapAccount
+
+MESSAGES = 60
+KILL_AT_ROWS = (1, 7, 23, 41)  # ledger rows (cumulative) at which a poller is killed
+EARLY_KILL_AFTER = 0.4  # seconds after start: before the first row exists
+WATCH_EVERY = 0.005
+RUN_LIMIT = 30.0  # one poller never needs this long for 60 small messages
+
+
+def docs_of(n: int) -> int:
+    """Articles in the n-th message: two .docx for every 4th, the body alone for every 9th."""
+    if n % 9 == 0:
+        return 0
+    return 2 if n % 4 == 0 else 1
+
+
+def article_mail(n: int) -> bytes:
+    return make_mail(n, with_docx=docs_of(n) > 0, docs=max(docs_of(n), 1), photos=n % 3)
+
+
+def ledger_rows(db: Path) -> int:
+    """Rows in the messages table, read-only (0 while the poller has not created the ledger)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)) as conn:
+            return int(conn.execute("SELECT count(*) FROM messages").fetchone()[0])
+    except sqlite3.OperationalError:  # no file yet, no table yet
+        return 0
+
+
+class Poller:
+    """One `poll --once` in the background, its output kept in files for the failure message."""
+
+    def __init__(self, mb: Mailbridge, run: int) -> None:
+        self.out = mb.root / f"poller-{run}.out"
+        with open(self.out, "wb") as out:
+            self.proc = subprocess.Popen(mb.argv("poll", "--once"), cwd=mb.root, env=mb.env,
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        self.started = time.monotonic()
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def output(self) -> str:
+        return self.out.read_text(encoding="utf-8", errors="replace")
+
+    def close(self) -> None:
+        if self.alive():
+            self.kill()
+
+
+def kill_after(mb: Mailbridge, run: int, seconds: float) -> int:
+    """Start a poller, SIGKILL it after `seconds`; the ledger rows at that moment."""
+    poller = Poller(mb, run)
+    try:
+        time.sleep(seconds)
+        assert poller.alive(), f"poller {run} ended within {seconds}s:\n{poller.output()}"
+        poller.kill()
+        return ledger_rows(mb.db_path)
+    finally:
+        poller.close()
+
+
+def kill_at_rows(mb: Mailbridge, run: int, rows: int) -> int:
+    """Start a poller and SIGKILL it as soon as the ledger has `rows` rows; the rows then."""
+    poller = Poller(mb, run)
+    try:
+        while poller.alive() and time.monotonic() - poller.started < RUN_LIMIT:
+            if ledger_rows(mb.db_path) >= rows:
+                poller.kill()
+                return ledger_rows(mb.db_path)
+            time.sleep(WATCH_EVERY)
+        seen = ledger_rows(mb.db_path)
+        raise AssertionError(f"poller {run} {'ended' if not poller.alive() else 'hung'} with {seen} "
+                             f"ledger row(s) before reaching {rows} (exit {poller.proc.poll()}):\n"
+                             f"{poller.output()}")
+    finally:
+        poller.close()
+
+
+def test_sigkill_at_any_moment_loses_nothing_and_repeats_nothing(tmp_path: Path,
+                                                                 imap_account: ImapAccount) -> None:
+    start = dt.datetime(2026, 11, 5, 8, 0, tzinfo=CST)
+    uid_of = {n: imap_account.append(article_mail(n), internaldate=start + dt.timedelta(minutes=n))
+              for n in range(1, MESSAGES + 1)}
+    mb = Mailbridge(tmp_path, [mailbox(imap_account, batch_messages=5)],
+                    env={PASSWORD_ENV: imap_account.password})
+
+    assert kill_after(mb, 0, EARLY_KILL_AFTER) == 0
+    for run, rows in enumerate(KILL_AT_ROWS, start=1):
+        reached = kill_at_rows(mb, run, rows)
+        assert rows <= reached < MESSAGES
+    mb.poll()
+
+    # Every server message exactly once, by UID and by Message-ID, and fully processed.
+    messages = mb.messages()
+    server_uids = imap_account.uids()
+    assert sorted(server_uids) == sorted(uid_of.values())
+    assert sorted(m["uid"] for m in messages) == server_uids
+    by_id = Counter(m["message_id"] for m in messages)
+    assert by_id == Counter({message_id_of(n): 1 for n in uid_of})
+    assert [m["uid"] for m in messages if m["disposition"] != "submission"] == []
+
+    # One submission per article, each on its own message, with unique receipt numbers.
+    submissions = mb.submissions()
+    expected = {message_id_of(n): max(docs_of(n), 1) for n in uid_of}
+    assert len(submissions) == sum(expected.values())
+    assert {m["message_id"]: len(m["submission_ids"]) for m in messages} == expected
+    assert Counter(s["message_id"] for s in submissions) == Counter(expected)
+    receipts = Counter(s["receipt_no"] for s in submissions)
+    assert [r for r, c in receipts.items() if c > 1] == []
+    titles = Counter((s["message_id"], s["title"]) for s in submissions)
+    assert titles == Counter({(message_id_of(n), title_of(n, index=i)): 1
+                              for n in uid_of for i in range(1, max(docs_of(n), 1) + 1)})
+
+    # The archive: each ledger row's raw bytes on disk, named by and matching their sha256.
+    archived = {path.stem: hashlib.sha256(path.read_bytes()).hexdigest()
+                for path in (mb.store / "raw").rglob("*.eml")}
+    assert {name for name, digest in archived.items() if name != digest} == set()
+    assert set(archived) == {m["sha256"] for m in messages}
+    for uid in uid_of.values():
+        assert hashlib.sha256(imap_account.fetch_raw(uid)).hexdigest() in archived
