@@ -97,6 +97,27 @@ def _server_text(exc: BaseException) -> str:
     return str(raw).strip() or type(exc).__name__
 
 
+class _ByteBudget:
+    """Bytes fetched but not yet processed; a batch larger than the whole budget waits for zero."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.cond = threading.Condition()
+
+    def take(self, nbytes: int, stop: threading.Event) -> bool:
+        with self.cond:
+            while self.used and self.used + nbytes > self.limit and not stop.is_set():
+                self.cond.wait()
+            self.used += nbytes
+            return not stop.is_set()
+
+    def give(self, nbytes: int) -> None:
+        with self.cond:
+            self.used -= nbytes
+            self.cond.notify_all()
+
+
 class ImapSource:
     """Polls one mailbox's folders into the pipeline."""
 
@@ -183,24 +204,27 @@ class ImapSource:
             state.last_uid = max(state.last_uid, uid)
 
     def _fetched(self, client: IMAPClient, uids: list[int]) -> Iterator[list[tuple[int, bytes, object]]]:
-        """Batches of (uid, raw, internaldate), fetched one batch ahead on a second thread.
+        """Batches of (uid, raw, internaldate), fetched ahead on a second thread.
 
-        Fetching waits on the network while parsing works the CPU, so the two overlap.
+        Fetching waits on the network while parsing works the CPU, so the two overlap. What is
+        fetched but not yet processed stays within two batches' worth of bytes, so a run of
+        50 MB messages is fetched one at a time and memory stays flat.
         """
         batches = self._batches(client, uids)
-        out: queue.Queue = queue.Queue(maxsize=1)
+        budget = _ByteBudget(2 * self.box.batch_megabytes * 1024 * 1024)
+        out: queue.Queue = queue.Queue()
         stop = threading.Event()
 
         def produce() -> None:
             try:
-                for batch in batches:
-                    if stop.is_set():
+                for batch, nbytes in batches:
+                    if not budget.take(nbytes, stop):
                         return
                     data = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
                     items = [(u, data[u][b"BODY[]"], data[u].get(b"INTERNALDATE"))
                              for u in batch if u in data and data[u].get(b"BODY[]") is not None]
                     del data
-                    out.put(items)
+                    out.put((items, nbytes))
                 out.put(None)
             except BaseException as exc:  # handed to the consumer, raised there
                 out.put(exc)
@@ -208,31 +232,27 @@ class ImapSource:
         worker = threading.Thread(target=produce, name=f"fetch-{self.box.name}", daemon=True)
         worker.start()
         try:
-            while True:
-                item = out.get()
-                if item is None:
-                    return
+            while (item := out.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
-                yield item
+                items, nbytes = item
+                yield items
+                del items, item
+                budget.give(nbytes)
         finally:
             stop.set()
-            while worker.is_alive():
-                try:
-                    out.get(timeout=0.1)
-                except queue.Empty:
-                    pass
+            budget.give(0)  # wake the producer so it sees `stop`
             worker.join()
 
-    def _batches(self, client: IMAPClient, uids: list[int]) -> list[list[int]]:
-        """Group UIDs by count and by size, so one batch never holds more than batch_megabytes."""
+    def _batches(self, client: IMAPClient, uids: list[int]) -> list[tuple[list[int], int]]:
+        """Group UIDs by count and by size; each batch with its size in bytes."""
         sizes: dict[int, int] = {}
         for i in range(0, len(uids), 1000):
             chunk = uids[i : i + 1000]
             for uid, data in client.fetch(chunk, ["RFC822.SIZE"]).items():
                 sizes[uid] = int(data.get(b"RFC822.SIZE", 0))
         limit = self.box.batch_megabytes * 1024 * 1024
-        batches: list[list[int]] = []
+        batches: list[tuple[list[int], int]] = []
         current: list[int] = []
         used = 0
         for uid in uids:
@@ -240,12 +260,12 @@ class ImapSource:
                 continue  # expunged since SEARCH
             size = sizes[uid]
             if current and (len(current) >= self.box.batch_messages or used + size > limit):
-                batches.append(current)
+                batches.append((current, used))
                 current, used = [], 0
             current.append(uid)
             used += size
         if current:
-            batches.append(current)
+            batches.append((current, used))
         return batches
 
     def _apply_actions(self, client: IMAPClient, folder: str, uidvalidity: int) -> None:
