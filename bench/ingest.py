@@ -48,6 +48,7 @@ PASSWORD_ENV = "MB_BENCH_PW"
 RAW_BATCH = 50
 TARGET_RATIO = 0.50
 TARGET_RSS_MB = 200.0
+MAILBRIDGE_PYTHON = sys.executable  # --python: measure a mailbridge installed in another environment
 FLAT_SLACK = 0.10  # RSS at N may exceed RSS at N/5 by 10% (or 10 MB) and still be "flat"
 
 CONFIG = """\
@@ -214,7 +215,7 @@ def mailbridge(cfg: Path, *args: str, out: Path) -> tuple[float, int, Usage | No
     env = dict(os.environ, **{PASSWORD_ENV: PASSWORD})
     usage_file = out.with_suffix(".rusage.json")
     argv = [sys.executable, "-S", "-c", _LAUNCHER, str(usage_file),
-            sys.executable, "-m", "mailbridge", "-c", str(cfg), *args]
+            MAILBRIDGE_PYTHON, "-m", "mailbridge", "-c", str(cfg), *args]
     with open(out, "wb") as sink:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
@@ -264,7 +265,7 @@ def profile(dv: Dovecot, run: Run, work: Path, outdir: Path) -> None:
     cfg = write_config(dv, run.user, work / "profile-cprofile")
     prof = outdir / "e2e.prof"
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "mailbridge", "-c", str(cfg),
+    subprocess.run([MAILBRIDGE_PYTHON, "-m", "cProfile", "-o", str(prof), "-m", "mailbridge", "-c", str(cfg),
                     "poll", "--once"], env=env, check=True, stdout=subprocess.DEVNULL)
     print(f"\n== cProfile, {run.label} ({time.perf_counter() - start:.1f} s, main thread only) -> {prof}")
     stats = pstats.Stats(str(prof))
@@ -281,7 +282,7 @@ def profile(dv: Dovecot, run: Run, work: Path, outdir: Path) -> None:
         out = outdir / f"pyspy-{mode}.txt"
         start = time.perf_counter()
         subprocess.run([spy, "record", "--threads", "--rate", str(rate), "--format", "raw", "-o", str(out),
-                        *extra, "--", sys.executable, "-m", "mailbridge", "-c", str(cfg), "poll", "--once"],
+                        *extra, "--", MAILBRIDGE_PYTHON, "-m", "mailbridge", "-c", str(cfg), "poll", "--once"],
                        env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         counted[mode] = pyspy_threads(out)
         print(f"\n== py-spy {mode} ({time.perf_counter() - start:.1f} s) -> {out}")
@@ -302,8 +303,10 @@ def pyspy_threads(path: Path) -> Counter:
 
 
 def _thread_name(frame: str) -> str:
-    # "thread (0x7f..): MainThread" or "thread (1234): fetch-bench": keep the name only
-    return frame.split(": ", 1)[-1]
+    # "thread (0x7f..): MainThread" or "thread (1234): fetch-bench": keep the name only. A thread
+    # with no name yet is the main thread before `threading` is imported (interpreter start-up).
+    name = frame.split(": ", 1)[1] if ": " in frame else ""
+    return name or "MainThread (start-up)"
 
 
 def summarise_pyspy(path: Path, top: int = 10) -> str:
@@ -396,15 +399,23 @@ def report(runs: list[Run], n: int) -> dict:
 
 
 def code_state() -> str:
-    """The mailbridge code measured: commit, plus how many files under mailbridge/ are modified."""
+    """The mailbridge code measured: where it is imported from, and its git state when in this repo."""
+    try:
+        where = subprocess.run([MAILBRIDGE_PYTHON, "-c", "import mailbridge; print(mailbridge.__file__)"],
+                               capture_output=True, text=True, check=True, cwd="/").stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return f"mailbridge cannot be imported by {MAILBRIDGE_PYTHON}"
+    package = Path(where).parent
+    if not package.is_relative_to(REPO):
+        return f"installed at {package} ({MAILBRIDGE_PYTHON})"
     try:
         head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "mailbridge", "templates",
                                 "migrations"], capture_output=True, text=True, check=True).stdout.splitlines()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return head + (f" + uncommitted changes in {len(dirty)} file(s)" if dirty else "")
+        return f"{package} (not a git checkout)"
+    return f"this checkout, {head}" + (f" + uncommitted changes in {len(dirty)} file(s)" if dirty else "")
 
 
 def load_note() -> str:
@@ -425,9 +436,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fill", choices=("maildir", "append"), default="maildir",
                     help="write Maildir files directly (default, fast) or IMAP APPEND them")
     ap.add_argument("--big-mb", type=int, default=50, help="attachment size of the big message")
+    ap.add_argument("--python", metavar="EXE", default=sys.executable,
+                    help="interpreter whose mailbridge is measured (default: this one), e.g. a venv "
+                         "holding a released or older mailbridge")
     ap.add_argument("--profile", type=Path, metavar="DIR",
                     help="afterwards, profile an N/5 ingest (cProfile, and py-spy if installed)")
     args = ap.parse_args(argv)
+    global MAILBRIDGE_PYTHON
+    MAILBRIDGE_PYTHON = args.python
     n = 300 if args.quick else args.n
     if n < 5:
         ap.error("-n must be at least 5")

@@ -53,6 +53,7 @@ LAZY = {
     "messages": "ledger:messages_group",
     "submissions": "ledger:submissions_group",
     "quarantine": "ledger:quarantine_group",
+    "roster": "roster:roster_group",
 }
 
 

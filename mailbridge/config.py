@@ -132,6 +132,46 @@ class IngestConfig(_Model):
         return ZoneInfo(self.timezone)
 
 
+class UnitType(_Model):
+    """A kind of unit and its monthly quota (the notices set one per kind)."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name: str
+    quota: Annotated[int, Field(ge=0)] = 0
+    aliases: list[str] = []
+
+
+class CategoryRule(_Model):
+    """Keywords that put an article in a category; the first rule that matches wins."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name: str
+    keywords: list[str]
+    fields: list[Literal["subject", "title", "text"]] = ["subject", "title"]
+
+
+# Seed 000 (三门峡市科协): the five kinds of unit and their monthly quotas.
+SANMENXIA_TYPES = [
+    UnitType(id="county", name="县（市、区）科协", quota=5, aliases=["县科协", "县区科协"]),
+    UnitType(id="society", name="市级学会、协会、研究会", quota=1, aliases=["学会", "协会", "研究会", "市级学会"]),
+    UnitType(id="enterprise", name="企业科协", quota=1),
+    UnitType(id="university", name="高校科协", quota=1),
+    UnitType(id="department", name="市科协机关部门及事业单位", quota=2, aliases=["机关部门", "事业单位"]),
+]
+DEFAULT_CATEGORIES = [
+    CategoryRule(id="notice", name="通知公告", keywords=["的通知", "的公告", "的通告", "启事", "的公示", "的通报", "通知公告"]),
+    CategoryRule(id="research", name="工作研究/调研",
+                 keywords=["调研", "工作研究", "研究报告", "调查报告", "思考与建议", "对策建议"]),
+]
+
+
+class AttributionConfig(_Model):
+    resubmission_days: Annotated[int, Field(ge=0)] = 30
+    similarity: Annotated[float, Field(gt=0, le=1)] = 0.8
+    default_category: str = "news"
+    default_category_name: str = "动态信息"
+
+
 class Config(_Model):
     database: DatabaseConfig = DatabaseConfig()
     storage: StorageConfig = StorageConfig()
@@ -139,6 +179,9 @@ class Config(_Model):
     smtp: SmtpConfig = SmtpConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     ingest: IngestConfig = IngestConfig()
+    attribution: AttributionConfig = AttributionConfig()
+    unit_types: list[UnitType] = SANMENXIA_TYPES
+    categories: list[CategoryRule] = DEFAULT_CATEGORIES
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -149,6 +192,22 @@ class Config(_Model):
                 raise ValueError(f"two mailboxes are named {box.name!r}; names must be unique")
             seen.add(box.name)
         return self
+
+    def unit_type(self, value: str) -> UnitType | None:
+        """A unit type by id, Chinese name or alias (roster files use either)."""
+        key = value.strip().lower()
+        for kind in self.unit_types:
+            if key in (kind.id, kind.name.lower(), *(a.lower() for a in kind.aliases)):
+                return kind
+        return None
+
+    def category_names(self) -> dict[str, str]:
+        """Category id -> Chinese name, the default category included."""
+        return {c.id: c.name for c in self.categories} | {
+            self.attribution.default_category: self.attribution.default_category_name}
+
+    def category_name(self, category: str | None) -> str | None:
+        return None if category is None else self.category_names().get(category, category)
 
     def mailbox(self, name: str) -> MailboxConfig:
         for box in self.mailboxes:

@@ -16,6 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mailbridge.attribute.match import attribute
+from mailbridge.attribute.roster_files import looks_like_roster
 from mailbridge.config import Config
 from mailbridge.errors import TransientError
 from mailbridge.ledger.archive import Archive
@@ -135,6 +137,9 @@ class Pipeline:
             raise TransientError(f"archived message {sha} cannot be read: {exc.strerror}") from None
         try:
             mail = mime.parse(raw, self.limits.max_attachment_mb * MB)
+            for part in mail.parts:  # a filled 信息员登记表 is a roster update, not an article
+                if part.data is not None and looks_like_roster(part.filename, part.data):
+                    part.flags.add("roster_form")
             drafts = articles(mail, self.limits.max_expanded_mb * MB)
             for part in mail.parts:
                 if part.data is not None:
@@ -166,7 +171,7 @@ class Pipeline:
             row.attachments = [
                 Attachment(position=i, filename=p.filename, content_type=p.content_type, size=p.size,
                            sha256=p.sha256, kind=p.kind, inline=p.inline,
-                           flags=[] if p.data is not None else ["too_large"])
+                           flags=sorted(p.flags | ({"too_large"} if p.data is None else set())))
                 for i, p in enumerate(mail.parts, start=1)
             ]
             disposition, reason = self._decide(s, row, mail)
@@ -175,8 +180,9 @@ class Pipeline:
                 row.dedup_key = row.content_hash
                 s.flush()
                 by_sha = {a.sha256: a for a in row.attachments}
-                for draft in drafts:
-                    self._add_submission(s, row, draft, by_sha)
+                subs = [self._add_submission(s, row, draft, by_sha) for draft in drafts]
+                s.flush()
+                attribute(s, self.config, row, subs)
             self._finish(row)
             return disposition
 
@@ -190,6 +196,10 @@ class Pipeline:
             return "ignored", "sent by this system's own address"
         if sender and sender in {a.lower() for a in self.limits.ignore_senders}:
             return "ignored", "sender listed in ingest.ignore_senders"
+        forms = [p for p in mail.parts if "roster_form" in p.flags]
+        if forms and not any(p.kind == "document" and "roster_form" not in p.flags for p in mail.parts):
+            names = ", ".join(p.filename for p in forms)
+            return "ignored", f"roster form (信息员登记表) {names}: see 'mailbridge roster forms'"
         original = s.scalar(select(Message).where(Message.dedup_key == row.content_hash, Message.id != row.id))
         if original is not None:
             row.duplicate_of = original.id
@@ -197,23 +207,23 @@ class Pipeline:
             return "duplicate", f"same Message-ID and content as message {original.id} ({where})"
         return "submission", None
 
-    def _add_submission(self, s: Session, row: Message, draft: Draft, by_sha: dict[str, Attachment]) -> None:
+    def _add_submission(self, s: Session, row: Message, draft: Draft, by_sha: dict[str, Attachment]) -> Submission:
         month = row.received_at.astimezone(self.limits.zone).strftime("%Y-%m")
         number = self._next(s, f"receipt:{self.limits.receipt_prefix}:{month}")
-        s.add(
-            Submission(
-                message_row_id=row.id,
-                document_id=by_sha[draft.document.sha256].id if draft.document else None,
-                receipt_no=f"{self.limits.receipt_prefix}-{month}-{number:04d}",
-                title=draft.title,
-                text=draft.text,
-                body_chars=draft.body_chars,
-                flags=sorted(draft.flags),
-                links=[vars(link) for link in draft.links],
-                problem=draft.problem,
-                month=month,
-            )
+        sub = Submission(
+            message_row_id=row.id,
+            document_id=by_sha[draft.document.sha256].id if draft.document else None,
+            receipt_no=f"{self.limits.receipt_prefix}-{month}-{number:04d}",
+            title=draft.title,
+            text=draft.text,
+            body_chars=draft.body_chars,
+            flags=sorted(draft.flags),
+            links=[vars(link) for link in draft.links],
+            problem=draft.problem,
+            month=month,
         )
+        s.add(sub)
+        return sub
 
     @staticmethod
     def _next(s: Session, name: str) -> int:

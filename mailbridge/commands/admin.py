@@ -179,7 +179,11 @@ def demo(ctx: click.Context, directory: Path) -> None:
     ctx.obj = app
     from mailbridge.commands.ingest import import_cmd
     from mailbridge.commands.ledger import messages_list, submissions_list
+    from mailbridge.commands.roster import roster_import
 
+    roster = directory / "roster.csv"
+    roster.write_bytes(files("mailbridge.demo").joinpath("roster.csv").read_bytes())
+    ctx.invoke(roster_import, file=roster, dry_run=False, partial=False)
     ctx.invoke(import_cmd, paths=(maildir,))
     ctx.invoke(messages_list, as_json=False, disposition=None, mailbox=None)
     ctx.invoke(submissions_list, month=None, unit=None, as_json=False)
@@ -189,8 +193,10 @@ Outputs:
   database   {directory / 'mailbridge.db'}
   archive    {directory / 'store'} (raw mail under raw/, attachments under files/)
   config     {config_path}
+  roster     {roster} (信息员登记表, imported first)
 Try:
   {prefix} submissions list --json
   {prefix} submissions show 1
-  {prefix} messages list""")
+  {prefix} messages list
+  {prefix} roster list""")
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from mailbridge.errors import ConfigError
-from mailbridge.ledger.models import Message, Submission
+from mailbridge.ledger.models import Message, Submission, Unit
 from mailbridge.ledger.records import iso, message_record, submission_record
 
 
@@ -70,7 +70,8 @@ def submissions_group() -> None:
 def _submissions(app, where) -> list[Submission]:  # type: ignore[no-untyped-def]
     with app.db.session() as s:
         query = (select(Submission).options(
-            selectinload(Submission.message).selectinload(Message.attachments), selectinload(Submission.document))
+            selectinload(Submission.message).selectinload(Message.attachments), selectinload(Submission.document),
+            selectinload(Submission.unit), selectinload(Submission.suggested_unit))
             .order_by(Submission.id))
         return list(s.scalars(query.where(*where)))
 
@@ -88,14 +89,14 @@ def submissions_list(app, month: str | None, unit: str | None, as_json: bool) ->
             raise ConfigError(f"--month {month!r} is not YYYY-MM, e.g. 2024-09.")
         where.append(Submission.month == month)
     if unit:
-        where.append(Submission.unit == unit)
+        where.append(Submission.unit.has(Unit.name == unit))
     zone = app.config.ingest.zone
     subs = _submissions(app, where)
     if as_json:
-        emit_json([submission_record(s, zone) for s in subs])
+        emit_json([submission_record(s, app.config) for s in subs])
         return
     emit_table(f"{len(subs)} submission(s)", ["id", "receipt", "received", "sender", "unit", "title", "chars", "flags"],
-               [[s.id, s.receipt_no, iso(s.message.received_at, zone)[:16], s.message.sender, s.unit,
+               [[s.id, s.receipt_no, iso(s.message.received_at, zone)[:16], s.message.sender, s.unit.name if s.unit else "",
                  s.title[:40], s.body_chars, ",".join(s.flags)] for s in subs])
 
 
@@ -109,12 +110,12 @@ def submissions_show(app, submission_id: str, as_json: bool) -> None:  # type: i
     subs = _submissions(app, [key])
     if not subs:
         raise ConfigError(f"no submission {submission_id}; see 'mailbridge submissions list'.")
-    record = submission_record(subs[0], app.config.ingest.zone, full=True)
+    record = submission_record(subs[0], app.config, full=True)
     if as_json:
         emit_json(record)
         return
-    for field in ("receipt_no", "received_at", "sender", "sender_name", "subject", "title", "unit", "category",
-                  "status", "body_chars", "flags", "problem"):
+    for field in ("receipt_no", "received_at", "sender", "sender_name", "subject", "title", "unit", "suggested_unit",
+                  "category_name", "status", "version_of", "body_chars", "flags", "problem"):
         click.echo(f"{field:>12}: {record[field]}")
     for a in record["attachments"]:
         click.echo(f"{'attachment':>12}: {a['filename']} ({a['content_type']}, {a['size']} bytes)")
@@ -122,6 +123,26 @@ def submissions_show(app, submission_id: str, as_json: bool) -> None:  # type: i
         click.echo(f"{'large file':>12}: {link['filename']} {link['url']} expires {link['expires'] or '?'}")
     click.echo("")
     click.echo(record["text"])
+
+
+@submissions_group.command("set-category")
+@click.argument("submission_id")
+@click.argument("category")
+@click.pass_obj
+def submissions_set_category(app, submission_id: str, category: str) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer's decision on the category (id or Chinese name, e.g. research or 工作研究/调研)."""
+    names = app.config.category_names()
+    wanted = next((cid for cid, name in names.items() if category in (cid, name)), None)
+    if wanted is None:
+        raise ConfigError(f"unknown category {category!r}; use one of: "
+                          + ", ".join(f"{cid} ({name})" for cid, name in names.items()) + ".")
+    key = Submission.id == int(submission_id) if submission_id.isdigit() else Submission.receipt_no == submission_id
+    with app.db.session() as s:
+        sub = s.scalar(select(Submission).where(key))
+        if sub is None:
+            raise ConfigError(f"no submission {submission_id}; see 'mailbridge submissions list'.")
+        before, sub.category = sub.category, wanted
+    click.echo(f"submission {submission_id}: category {before} -> {wanted} ({names[wanted]})")
 
 
 @click.group("quarantine")

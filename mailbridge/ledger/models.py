@@ -142,7 +142,10 @@ class Submission(Base):
     text: Mapped[str] = mapped_column(Text)
     body_chars: Mapped[int] = mapped_column(Integer)
     category: Mapped[str | None] = mapped_column(String(40))
-    unit: Mapped[str | None] = mapped_column(String(200), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    suggested_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # A resubmission points at the first version; only the newest version of an article counts.
+    version_of: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="received")
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     links: Mapped[list[dict]] = mapped_column(JSON, default=list)  # large-attachment downloads
@@ -152,6 +155,8 @@ class Submission(Base):
 
     message: Mapped[Message] = relationship(back_populates="submissions", foreign_keys=[message_row_id])
     document: Mapped[Attachment | None] = relationship()
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+    suggested_unit: Mapped[Unit | None] = relationship(foreign_keys=[suggested_unit_id])
 
 
 class Counter(Base):
@@ -171,3 +176,53 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     owner: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Unit(Base):
+    """A sending unit (单位): a county association, a society, an enterprise, a department…"""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str | None] = mapped_column(String(40))  # a unit-type id of the config; None: no quota
+    quota: Mapped[int | None] = mapped_column(Integer)  # overrides the type's monthly quota
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    officers: Mapped[list[Officer]] = relationship(back_populates="unit", order_by="Officer.id")
+
+
+class Officer(Base):
+    """An information officer (信息员) of a unit; deactivated, never deleted."""
+
+    __tablename__ = "officers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    unit: Mapped[Unit] = relationship(back_populates="officers")
+    addresses: Mapped[list[Address]] = relationship(back_populates="officer", order_by="Address.id")
+
+
+class Address(Base):
+    """A sender address and the unit it speaks for (from the roster, or bound by an admin)."""
+
+    __tablename__ = "addresses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), unique=True)  # lower-case
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20), default="roster")  # roster | bind
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+    officer: Mapped[Officer | None] = relationship(back_populates="addresses")

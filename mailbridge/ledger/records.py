@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from mailbridge.config import Config
 from mailbridge.ledger.models import Message, Submission
 
 
@@ -34,8 +35,9 @@ def message_record(row: Message, zone: ZoneInfo) -> dict:
     }
 
 
-def submission_record(sub: Submission, zone: ZoneInfo, full: bool = False) -> dict:
+def submission_record(sub: Submission, config: Config, full: bool = False) -> dict:
     msg = sub.message
+    zone = config.ingest.zone
     record = {
         "id": sub.id,
         "receipt_no": sub.receipt_no,
@@ -50,7 +52,11 @@ def submission_record(sub: Submission, zone: ZoneInfo, full: bool = False) -> di
         "title": sub.title,
         "body_chars": sub.body_chars,
         "category": sub.category,
-        "unit": sub.unit,
+        "category_name": config.category_name(sub.category),
+        "unit": sub.unit.name if sub.unit else None,
+        "unit_type": sub.unit.type if sub.unit else None,
+        "suggested_unit": sub.suggested_unit.name if sub.suggested_unit else None,
+        "version_of": sub.version_of,
         "status": sub.status,
         "flags": list(sub.flags or []),
         "document": sub.document.filename if sub.document else None,

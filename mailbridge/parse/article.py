@@ -61,7 +61,7 @@ def body_article(text: str) -> str:
 
 def articles(mail: ParsedMail, max_expanded: int) -> list[Draft]:
     subject_title = clean_subject(mail.subject)
-    docs = [p for p in mail.parts if p.kind == "document"]
+    docs = [p for p in mail.parts if p.kind == "document" and "roster_form" not in p.flags]
     drafts: list[Draft] = []
     for part in docs:
         if part.data is None:

@@ -59,6 +59,7 @@ class Part:
     sha256: str
     inline: bool = False
     content_id: str | None = None
+    flags: set[str] = field(default_factory=set)
 
     @property
     def kind(self) -> str:

@@ -1,0 +1,1 @@
+"""Attribution: the roster of units and officers, and which unit a submission belongs to."""

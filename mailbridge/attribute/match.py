@@ -1,0 +1,133 @@
+"""Which unit a submission belongs to, which category it is, and which earlier article it revises."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import timedelta
+from difflib import SequenceMatcher
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbridge.config import Config
+from mailbridge.ledger.models import Address, Message, Submission, Unit
+
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+_PREFIX = re.compile(r"^\s*(?:(?:转发|回复|fwd?|fw|re)\s*[:：]\s*)*(?:[【\[〔［]([^】\]〕］]{2,30})[】\]〕］]|([^\s:：，,]{2,24})[:：])", re.I)
+_COMPARE_CHARS = 6000  # enough of an article to tell a revision from a new one, and bounded in cost
+
+
+def unit_key(name: str) -> str:
+    """A unit name reduced for comparison: 三门峡市卢氏县科学技术协会 ~ 卢氏县科协 ~ 卢氏科协."""
+    text = unicodedata.normalize("NFKC", name)
+    text = text.replace("科学技术协会", "科协").replace("科技协会", "科协")
+    text = _PUNCT.sub("", text)
+    return re.sub(r"[县市区]", "", text)
+
+
+def unit_for_address(s: Session, address: str | None) -> Unit | None:
+    if not address:
+        return None
+    found = s.scalar(select(Address).where(Address.address == address.lower(), Address.active.is_(True)))
+    return found.unit if found is not None else None
+
+
+def suggest_unit(s: Session, subject: str, sender_name: str | None, title: str) -> Unit | None:
+    """The unit named by a subject prefix (【卢氏县科协】, 卢氏县科协：…), the display name or the title."""
+    units = list(s.scalars(select(Unit).where(Unit.active.is_(True))))
+    keyed = sorted(((unit_key(u.name), u) for u in units), key=lambda ku: -len(ku[0]))
+    candidates: list[str] = []
+    match = _PREFIX.match(subject or "")
+    if match:
+        candidates.append(match.group(1) or match.group(2))
+    candidates += [sender_name or "", title or "", subject or ""]
+    for candidate in candidates:
+        key = unit_key(candidate)
+        if len(key) < 2:
+            continue
+        for unit_name, unit in keyed:
+            if unit_name and (unit_name == key or (len(unit_name) >= 3 and unit_name in key)):
+                return unit
+    return None
+
+
+def categorise(config: Config, subject: str, title: str, text: str) -> str:
+    fields = {"subject": subject or "", "title": title or "", "text": text or ""}
+    for rule in config.categories:
+        haystack = " ".join(fields[f] for f in rule.fields)
+        if any(keyword in haystack for keyword in rule.keywords):
+            return rule.id
+    return config.attribution.default_category
+
+
+def _comparable(sub: Submission) -> str:
+    text = _PUNCT.sub("", unicodedata.normalize("NFKC", sub.text or ""))[:_COMPARE_CHARS]
+    return text or _PUNCT.sub("", sub.title or "")
+
+
+def similarity(a: str, b: str) -> float:
+    if not a or not b:
+        return 0.0
+    if min(len(a), len(b)) / max(len(a), len(b)) < 0.5:
+        return 0.0
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    if matcher.real_quick_ratio() < 0.5 or matcher.quick_ratio() < 0.5:
+        return 0.0
+    return matcher.ratio()
+
+
+def link_version(s: Session, config: Config, sub: Submission, received_at) -> None:  # type: ignore[no-untyped-def]
+    """Make `sub` the newest version of a near-identical earlier article of the same unit."""
+    if sub.unit_id is None:
+        return
+    since = received_at - timedelta(days=config.attribution.resubmission_days)
+    earlier = s.scalars(
+        select(Submission).join(Message, Submission.message_row_id == Message.id).where(
+            Submission.unit_id == sub.unit_id,
+            Submission.id != sub.id,
+            Submission.message_row_id != sub.message_row_id,
+            Submission.status != "superseded",
+            Message.received_at >= since,
+            Message.received_at <= received_at,
+        )
+    )
+    mine = _comparable(sub)
+    best, score = None, 0.0
+    for other in earlier:
+        value = similarity(mine, _comparable(other))
+        if value > score:
+            best, score = other, value
+    if best is None or score < config.attribution.similarity:
+        return
+    best.status = "superseded"
+    sub.version_of = best.version_of or best.id
+    sub.flags = sorted(set(sub.flags) | {"resubmission"})
+
+
+def attribute(s: Session, config: Config, message: Message, subs: list[Submission]) -> None:
+    """Unit, category and version of each new submission of one message."""
+    unit = unit_for_address(s, message.sender)
+    suggestion = None if unit else suggest_unit(s, message.subject or "", message.sender_name,
+                                                subs[0].title if subs else "")
+    for sub in subs:
+        sub.category = categorise(config, message.subject or "", sub.title, sub.text)
+        if unit is not None:
+            sub.unit_id = unit.id
+            link_version(s, config, sub, message.received_at)
+        else:
+            sub.flags = sorted(set(sub.flags) | {"unknown_sender"})
+            sub.suggested_unit_id = suggestion.id if suggestion else None
+
+
+def rebind(s: Session, config: Config, address: str, unit: Unit) -> int:
+    """Attribute every past submission from an address to a unit; returns how many changed."""
+    subs = list(s.scalars(
+        select(Submission).join(Message, Submission.message_row_id == Message.id)
+        .where(Message.sender == address.lower()).order_by(Message.received_at, Submission.id)))
+    for sub in subs:
+        sub.unit_id = unit.id
+        sub.suggested_unit_id = None
+        sub.flags = sorted(set(sub.flags) - {"unknown_sender"})
+        s.flush()
+        link_version(s, config, sub, sub.message.received_at)
+    return len(subs)
