@@ -260,13 +260,14 @@ def profile(dv: Dovecot, run: Run, work: Path, outdir: Path) -> None:
     """
     import pstats
 
+    outdir = outdir.resolve()  # the runs below work in their own directories
     outdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, **{PASSWORD_ENV: PASSWORD})
     cfg = write_config(dv, run.user, work / "profile-cprofile")
     prof = outdir / "e2e.prof"
     start = time.perf_counter()
     subprocess.run([MAILBRIDGE_PYTHON, "-m", "cProfile", "-o", str(prof), "-m", "mailbridge", "-c", str(cfg),
-                    "poll", "--once"], env=env, check=True, stdout=subprocess.DEVNULL)
+                    "poll", "--once"], env=env, check=True, stdout=subprocess.DEVNULL, cwd=cfg.parent)
     print(f"\n== cProfile, {run.label} ({time.perf_counter() - start:.1f} s, main thread only) -> {prof}")
     stats = pstats.Stats(str(prof))
     stats.sort_stats("cumulative").print_stats(r"mailbridge/|email/|docx/|sqlalchemy/orm/session|hashlib", 30)
@@ -283,7 +284,8 @@ def profile(dv: Dovecot, run: Run, work: Path, outdir: Path) -> None:
         start = time.perf_counter()
         subprocess.run([spy, "record", "--threads", "--rate", str(rate), "--format", "raw", "-o", str(out),
                         *extra, "--", MAILBRIDGE_PYTHON, "-m", "mailbridge", "-c", str(cfg), "poll", "--once"],
-                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       cwd=cfg.parent)
         counted[mode] = pyspy_threads(out)
         print(f"\n== py-spy {mode} ({time.perf_counter() - start:.1f} s) -> {out}")
         print(summarise_pyspy(out))

@@ -29,6 +29,7 @@ from mailbridge.parse.article import Draft, articles
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
+MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,12 @@ class Pipeline:
         self.limits = config.ingest
 
     # -- stage 1: archive and record -------------------------------------------------------------
-    def record(self, raw: bytes, origin: Origin) -> tuple[int, bool]:
-        """Archive the bytes and create the ledger row; (row id, whether it is new)."""
-        sha = self.archive.put_raw(raw)
+    def record(self, raw: bytes, origin: Origin, sha: str | None = None) -> tuple[int, bool]:
+        """Archive the bytes (unless the caller already did: `sha`) and create the ledger row.
+
+        Returns (row id, whether it is new).
+        """
+        sha = sha or self.archive.put_raw(raw)
         message_id = mime.message_id_of(raw)
         chash = mime.content_hash(raw, message_id)
         with self.db.session() as s:
@@ -128,7 +132,12 @@ class Pipeline:
             row = s.get(Message, row_id)
             if row is None or row.state == "processed":
                 return row.disposition if row else "missing"
-            sha, size = row.sha256, row.size
+            # Counted before parsing: a mail that kills the process (out of memory, a hung tool)
+            # must not do so forever after each restart.
+            row.attempts += 1
+            sha, size, attempts = row.sha256, row.size, row.attempts
+        if attempts > MAX_ATTEMPTS:
+            return self._quarantine(row_id, f"processing stopped {MAX_ATTEMPTS} times without finishing")
         if size > self.limits.max_message_mb * MB:
             return self._quarantine(row_id, f"message is {size // MB} MB, over ingest.max_message_mb")
         try:
@@ -167,7 +176,6 @@ class Pipeline:
             row.message_id = row.message_id or mail.message_id
             if row.uid is None:  # imports: the arrival time is in the topmost Received header
                 row.received_at = mail.arrived or mail.date or row.received_at
-            row.attempts += 1
             row.attachments = [
                 Attachment(position=i, filename=p.filename, content_type=p.content_type, size=p.size,
                            sha256=p.sha256, kind=p.kind, inline=p.inline,
@@ -245,13 +253,12 @@ class Pipeline:
         with self.db.session() as s:
             row = s.get(Message, row_id)
             row.disposition, row.reason = "quarantined", reason
-            row.attempts += 1
             self._finish(row)
         return "quarantined"
 
     # -- both, and the leftovers of a crash ------------------------------------------------------
-    def ingest(self, raw: bytes, origin: Origin) -> Outcome:
-        row_id, new = self.record(raw, origin)
+    def ingest(self, raw: bytes, origin: Origin, sha: str | None = None) -> Outcome:
+        row_id, new = self.record(raw, origin, sha)
         return Outcome(row_id, new, self.process(row_id, raw))
 
     def resume(self, mailbox: str | None = None) -> int:
@@ -273,5 +280,5 @@ class Pipeline:
                 raise LookupError(row_id)
             if row.disposition != "quarantined":
                 return row.disposition or "archived"
-            row.state, row.disposition, row.reason = "archived", None, None
+            row.state, row.disposition, row.reason, row.attempts = "archived", None, None, 0
         return self.process(row_id)

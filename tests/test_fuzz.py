@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -39,6 +40,8 @@ def mutated_mail(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
+# A failing example is a whole mail: Hypothesis warns that its repr is large; the traceback matters.
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 def test_no_input_crashes_the_pipeline(tmp_path: Path) -> None:
     assert SEEDS, "sample mails are missing"
     config = from_dict({"database": {"url": f"sqlite:///{tmp_path}/f.db"}, "storage": {"dir": "store"}}, base=tmp_path)

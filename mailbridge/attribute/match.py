@@ -122,10 +122,15 @@ def attribute(s: Session, config: Config, message: Message, subs: list[Submissio
 
 
 def rebind(s: Session, config: Config, address: str, unit: Unit) -> int:
-    """Attribute every past submission from an address to a unit; returns how many changed."""
+    """Attribute the past submissions of an address that had no unit; returns how many.
+
+    Submissions already credited to a unit keep it: a roster that later moves an address to
+    another unit must not rewrite the scorecards of past months.
+    """
     subs = list(s.scalars(
         select(Submission).join(Message, Submission.message_row_id == Message.id)
-        .where(Message.sender == address.lower()).order_by(Message.received_at, Submission.id)))
+        .where(Message.sender == address.lower(), Submission.unit_id.is_(None))
+        .order_by(Message.received_at, Submission.id)))
     for sub in subs:
         sub.unit_id = unit.id
         sub.suggested_unit_id = None

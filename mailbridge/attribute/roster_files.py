@@ -93,9 +93,23 @@ def read_roster(filename: str, data: bytes) -> RosterRead:
 
 def looks_like_roster(filename: str, data: bytes) -> bool:
     """True for a .docx/.xlsx/.csv whose table has a unit column and an e-mail column."""
+    if Path(filename.lower()).suffix == ".docx" and not _docx_has_table(data):
+        return False  # most attachments are articles: skip opening them twice
     try:
         return any(_find_header(grid, need_email=True) for _, grid in _grids(filename, data))
     except Exception:  # noqa: BLE001 - a mail attachment may be anything; the answer is just "no"
+        return False
+
+
+def _docx_has_table(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            info = archive.getinfo("word/document.xml")
+            if info.file_size > 64 * 1024 * 1024:
+                return False
+            xml = archive.read(info)
+            return b"<w:tbl>" in xml or b"<w:tbl " in xml
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError):
         return False
 
 

@@ -130,11 +130,11 @@ def roster_export(app, file: Path) -> None:  # type: ignore[no-untyped-def]
     for unit in _units(app):
         if not unit.active:
             continue
-        officers = [o for o in unit.officers if o.active] or [None]
-        for officer in officers:
-            emails = [a.address for a in officer.addresses if a.active] if officer else bound.get(unit.id, [])
-            sheet.append([unit.name, unit.type or "", officer.name if officer else "",
-                          officer.phone if officer else "", "；".join(emails), unit.quota])
+        for officer in [o for o in unit.officers if o.active]:
+            emails = [a.address for a in officer.addresses if a.active]
+            sheet.append([unit.name, unit.type or "", officer.name, officer.phone, "；".join(emails), unit.quota])
+        if bound.get(unit.id):  # addresses bound to the unit but to no officer
+            sheet.append([unit.name, unit.type or "", "", "", "；".join(bound.get(unit.id, [])), unit.quota])
     for column, width in zip("ABCDEF", (30, 12, 10, 16, 40, 8)):
         sheet.column_dimensions[column].width = width
     book.save(file)

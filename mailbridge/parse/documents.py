@@ -86,18 +86,26 @@ def _zip_document(suffix: str, data: bytes, max_expanded: int) -> DocText:
 
 
 def _docx(data: bytes) -> DocText:
-    import docx  # imported here: loading lxml costs start-up time every other command does not need
+    """Paragraphs and tables of the main document part, in body order.
+
+    python-docx's XML layer reads only the two parts needed (the document and, for style names,
+    styles.xml); `docx.Document()` would parse every part of the package, most of the time it takes.
+    """
+    from docx.oxml import parse_xml  # imported here: lxml costs start-up time other commands skip
     from docx.oxml.ns import qn
 
     try:
-        document = docx.Document(io.BytesIO(data))
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            body = parse_xml(archive.read(_main_part(archive))).find(qn("w:body"))
+            styles = _style_names(archive) if body is not None and body.find(f".//{qn('w:pStyle')}") is not None else {}
     except Exception as exc:
         return DocText(flags={"no_text", "unreadable"}, problem=f"the document could not be opened ({type(exc).__name__})")
+    if body is None:
+        return DocText(flags={"no_text", "unreadable"}, problem="the document has no body")
     paragraphs: list[tuple[str, str]] = []  # (text, style name) in body order, tables included
-    body = document.element.body
     for child in body.iterchildren():
         if child.tag == qn("w:p"):
-            paragraphs.append((_ptext(child), _style_of(document, child)))
+            paragraphs.append((_ptext(child), _style_of(styles, child)))
         elif child.tag == qn("w:tbl"):
             for row in child.iter(qn("w:tr")):
                 cells = [" ".join(_ptext(p) for p in tc.iter(qn("w:p"))).strip() for tc in row.iter(qn("w:tc"))]
@@ -117,6 +125,34 @@ def _docx(data: bytes) -> DocText:
     return DocText(title=title, paragraphs=[normalise(t) for t, _ in nonempty])
 
 
+def _main_part(archive: zipfile.ZipFile) -> str:
+    """The main document's name, from the package relationships (almost always word/document.xml)."""
+    try:
+        rels = archive.read("_rels/.rels").decode("utf-8", "replace")
+        found = re.search(r'Target="/?([^"]+)"[^>]*Type="[^"]*/officeDocument"', rels) or re.search(
+            r'Type="[^"]*/officeDocument"[^>]*Target="/?([^"]+)"', rels)
+        if found and found.group(1) in archive.namelist():
+            return found.group(1)
+    except KeyError:
+        pass
+    return "word/document.xml"
+
+
+def _style_names(archive: zipfile.ZipFile) -> dict[str, str]:
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import qn
+
+    try:
+        root = parse_xml(archive.read("word/styles.xml"))
+    except KeyError:
+        return {}
+    names = {}
+    for style in root.iter(qn("w:style")):
+        name = style.find(qn("w:name"))
+        names[style.get(qn("w:styleId")) or ""] = name.get(qn("w:val")) if name is not None else ""
+    return names
+
+
 def _ptext(p) -> str:  # type: ignore[no-untyped-def]
     from docx.oxml.ns import qn
 
@@ -126,7 +162,7 @@ def _ptext(p) -> str:  # type: ignore[no-untyped-def]
     return "".join(out)
 
 
-def _style_of(document, p) -> str:  # type: ignore[no-untyped-def]
+def _style_of(styles: dict[str, str], p) -> str:  # type: ignore[no-untyped-def]
     from docx.oxml.ns import qn
 
     ppr = p.find(qn("w:pPr"))
@@ -134,10 +170,7 @@ def _style_of(document, p) -> str:  # type: ignore[no-untyped-def]
     if style is None:
         return ""
     style_id = style.get(qn("w:val")) or ""
-    try:
-        return document.styles[style_id].name or style_id
-    except KeyError:
-        return style_id
+    return styles.get(style_id) or style_id
 
 
 def _dedupe(cells: list[str]) -> list[str]:

@@ -26,7 +26,7 @@ from mailbridge.parse.headers import decode_address, decode_param, decode_text, 
 from mailbridge.parse.html import LargeLink, large_links, normalise, to_text
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-_HOLLOW_FROM = 4 * 1024 * 1024
+_HOLLOW_FROM = 16 * 1024
 _HOLLOW_TOKEN = "MAILBRIDGE-HOLLOWED-BASE64-"
 # One character class repeated: the regex engine scans it without a per-line backtracking stack
 # (a grouped `(?:line\n)+` costs about three times the message in memory).
@@ -111,8 +111,9 @@ def content_hash(raw: bytes, message_id: str | None) -> str:
 def _hollow(raw: bytes) -> tuple[bytes, dict[str, tuple[int, int]]]:
     """Cut long base64 runs out of the raw mail before the stdlib parses it.
 
-    The stdlib keeps a body as a list of line strings and then one joined string, several times
-    the size of a 50 MB attachment; a hollowed run is decoded later straight from `raw`.
+    The stdlib's feedparser walks a body line by line in Python (most of the parse time for a mail
+    with photos) and keeps it as line strings and then one joined string, several times the size
+    of a 50 MB attachment. A hollowed run is decoded later straight from `raw`, in C.
     """
     if len(raw) < _HOLLOW_FROM:
         return raw, {}
@@ -205,8 +206,8 @@ def _leaves(msg: Message, defects: list[str]):  # type: ignore[no-untyped-def]
 
 def _take(part: Message, mail: ParsedMail, plain: list[str], html: list[str], max_attachment: int,
           payload: Callable[[Message], bytes]) -> None:
-    ctype = part.get_content_type()
-    disposition = (part.get_content_disposition() or "").lower()
+    ctype = charsets.recover(part.get_content_type())[:200]
+    disposition = charsets.recover(part.get_content_disposition() or "").lower()
     filename = _filename(part)
     is_body_text = ctype in ("text/plain", "text/html") and not filename and disposition != "attachment"
     if is_body_text:
@@ -226,7 +227,7 @@ def _take(part: Message, mail: ParsedMail, plain: list[str], html: list[str], ma
     if not data and not filename:
         return
     position = len(mail.parts) + 1
-    cid = (raw_header(part, "Content-ID") or "").strip().strip("<>") or None
+    cid = charsets.recover(raw_header(part, "Content-ID") or "").strip().strip("<>")[:500] or None
     mail.parts.append(
         Part(
             filename=safe_filename(filename, ctype, position),

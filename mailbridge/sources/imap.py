@@ -170,8 +170,8 @@ class ImapSource:
         log.info("mailbox %s/%s: %d new message(s) after UID %d", self.box.name, folder, len(uids), last_uid)
         total = len(uids)
         for batch in self._fetched(client, uids):
-            for uid, raw, arrived in batch:
-                outcome = self.pipeline.ingest(raw, Origin(self.box.name, folder, uidvalidity, uid, arrived))
+            for uid, raw, arrived, sha in batch:
+                outcome = self.pipeline.ingest(raw, Origin(self.box.name, folder, uidvalidity, uid, arrived), sha)
                 stats.fetched += 1
                 stats.new += outcome.new
                 if outcome.new and outcome.disposition:
@@ -203,14 +203,15 @@ class ImapSource:
                                                        FolderState.folder == folder))
             state.last_uid = max(state.last_uid, uid)
 
-    def _fetched(self, client: IMAPClient, uids: list[int]) -> Iterator[list[tuple[int, bytes, object]]]:
-        """Batches of (uid, raw, internaldate), fetched ahead on a second thread.
+    def _fetched(self, client: IMAPClient, uids: list[int]) -> Iterator[list[tuple[int, bytes, object, str]]]:
+        """Batches of (uid, raw, internaldate, sha256), fetched and archived ahead on a second thread.
 
         Fetching waits on the network while parsing works the CPU, so the two overlap. What is
         fetched but not yet processed stays within two batches' worth of bytes, so a run of
         50 MB messages is fetched one at a time and memory stays flat.
         """
         batches = self._batches(client, uids)
+        archive = self.pipeline.archive
         budget = _ByteBudget(2 * self.box.batch_megabytes * 1024 * 1024)
         out: queue.Queue = queue.Queue()
         stop = threading.Event()
@@ -221,7 +222,8 @@ class ImapSource:
                     if not budget.take(nbytes, stop):
                         return
                     data = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
-                    items = [(u, data[u][b"BODY[]"], data[u].get(b"INTERNALDATE"))
+                    # Archived here, on the fetch thread: the fsync waits overlap with parsing.
+                    items = [(u, data[u][b"BODY[]"], data[u].get(b"INTERNALDATE"), archive.put_raw(data[u][b"BODY[]"]))
                              for u in batch if u in data and data[u].get(b"BODY[]") is not None]
                     del data
                     out.put((items, nbytes))
