@@ -145,14 +145,17 @@ class Pipeline:
         except OSError as exc:
             raise TransientError(f"archived message {sha} cannot be read: {exc.strerror}") from None
         try:
-            mail = mime.parse(raw, self.limits.max_attachment_mb * MB)
-            for part in mail.parts:  # a filled 信息员登记表 is a roster update, not an article
-                if part.data is not None and looks_like_roster(part.filename, part.data):
-                    part.flags.add("roster_form")
-            drafts = articles(mail, self.limits.max_expanded_mb * MB)
+            mail = mime.parse(raw, self.archive.put_stream)
             for part in mail.parts:
                 if part.data is not None:
                     self.archive.put_file(part.data, part.sha256)
+                if part.size > self.limits.max_attachment_mb * MB:
+                    part.flags.add("too_large")  # kept, but not opened
+                elif part.data is None and part.kind == "document":  # a large document: read it back
+                    part.data = self.archive.file_path(part.sha256).read_bytes()
+                if part.data is not None and looks_like_roster(part.filename, part.data):
+                    part.flags.add("roster_form")  # a filled 信息员登记表 is a roster update, not an article
+            drafts = articles(mail, self.limits.max_expanded_mb * MB)
         except TransientError:
             raise
         except Exception as exc:  # anything the parser cannot take: keep it, say why, carry on
@@ -179,7 +182,7 @@ class Pipeline:
             row.attachments = [
                 Attachment(position=i, filename=p.filename, content_type=p.content_type, size=p.size,
                            sha256=p.sha256, kind=p.kind, inline=p.inline,
-                           flags=sorted(p.flags | ({"too_large"} if p.data is None else set())))
+                           flags=sorted(p.flags))
                 for i, p in enumerate(mail.parts, start=1)
             ]
             disposition, reason = self._decide(s, row, mail)

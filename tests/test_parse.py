@@ -82,7 +82,7 @@ def test_attachment_bytes_are_the_sent_bytes(cte: str) -> None:
     part = (b"Content-Type: application/octet-stream; name=\"f.bin\"\r\n"
             b"Content-Disposition: attachment; filename=\"f.bin\"\r\n"
             b"Content-Transfer-Encoding: " + cte.encode() + b"\r\n\r\n" + encoded)
-    mail = parse(_mail([b"Content-Type: text/plain; charset=utf-8\r\n\r\nhello", part]), 60 * MB)
+    mail = parse(_mail([b"Content-Type: text/plain; charset=utf-8\r\n\r\nhello", part]))
     [att] = mail.parts
     assert att.data == payload
     assert att.sha256 == hashlib.sha256(payload).hexdigest()
@@ -92,7 +92,7 @@ def test_filename_never_a_path() -> None:
     part = (b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; "
             b"filename=\"../../etc/passwd.docx\"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA")
     part2 = part.replace(b"../../etc/passwd.docx", b"..\\\\..\\\\windows\\\\x.docx")
-    mail = parse(_mail([part, part2]), 60 * MB)
+    mail = parse(_mail([part, part2]))
     assert [p.filename for p in mail.parts] == ["passwd.docx", "x.docx"]
 
 
@@ -185,7 +185,7 @@ def test_body_article_title_chars_and_signature() -> None:
     raw = ("From: a@163.com\r\nSubject: =?utf-8?B?" + base64.b64encode("【卢氏县科协】开展科普活动".encode()).decode()
            + "?=\r\nMessage-ID: <b@1>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
            "开展科普活动\r\n\r\n9月2日 卢氏县 开展活动。\r\n\r\n发自网易邮箱大师\r\n").encode()
-    [draft] = articles(parse(raw, 60 * MB), 200 * MB)
+    [draft] = articles(parse(raw), 200 * MB)
     assert draft.title == "开展科普活动"
     assert draft.text == "9月2日 卢氏县 开展活动。"
     assert draft.body_chars == count_chars("9月2日卢氏县开展活动。") == 12

@@ -5,6 +5,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Iterable
 
 from mailbridge.errors import TransientError
 
@@ -32,6 +33,28 @@ class Archive:
         digest = digest or hashlib.sha256(data).hexdigest()
         self._write(self.file_path(digest), data, durable=False)
         return digest
+
+    def put_stream(self, chunks: Iterable[bytes]) -> tuple[str, int]:
+        """Store a file given in pieces (a decoded 50 MB attachment never sits in memory whole)."""
+        digest, size = hashlib.sha256(), 0
+        tmp_dir = self.root / "files"
+        try:
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+            path = self.file_path(digest.hexdigest())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise TransientError(
+                f"cannot write to the archive {self.root}: {exc.strerror}; free disk space or fix "
+                "storage.dir permissions."
+            ) from None
+        return digest.hexdigest(), size
 
     def read_raw(self, sha256: str) -> bytes:
         return self.raw_path(sha256).read_bytes()

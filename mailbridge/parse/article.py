@@ -64,7 +64,7 @@ def articles(mail: ParsedMail, max_expanded: int) -> list[Draft]:
     docs = [p for p in mail.parts if p.kind == "document" and "roster_form" not in p.flags]
     drafts: list[Draft] = []
     for part in docs:
-        if part.data is None:
+        if "too_large" in part.flags or part.data is None:
             draft = Draft(title="", text="", flags={"no_text", "too_large"}, problem="the file is over the size limit")
         else:
             got = extract(part.filename, part.data, max_expanded)

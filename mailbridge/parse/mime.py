@@ -16,7 +16,7 @@ from datetime import datetime
 from email.message import Message
 from email.policy import Compat32
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Callable
+from typing import Callable, Iterator
 
 from mailparser.utils import convert_mail_date
 
@@ -28,6 +28,8 @@ from mailbridge.parse.html import LargeLink, large_links, normalise, to_text
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _HOLLOW_FROM = 16 * 1024
 _HOLLOW_TOKEN = "MAILBRIDGE-HOLLOWED-BASE64-"
+_SPILL_FROM = 8 * 1024 * 1024  # encoded size from which a file is decoded piece by piece
+_SPILL_PIECE = 1024 * 1024
 # One character class repeated: the regex engine scans it without a per-line backtracking stack
 # (a grouped `(?:line\n)+` costs about three times the message in memory).
 _BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=\r\n]{%d,}" % _HOLLOW_FROM)
@@ -54,7 +56,7 @@ class Part:
 
     filename: str
     content_type: str
-    data: bytes | None  # None when over the size limit: kept only inside the archived raw mail
+    data: bytes | None  # None when a large file went straight to the archive (see Spill)
     size: int
     sha256: str
     inline: bool = False
@@ -138,12 +140,28 @@ def _hollow(raw: bytes) -> tuple[bytes, dict[str, tuple[int, int]]]:
     return b"".join(pieces), runs
 
 
-def _payload(part: Message, raw: bytes, runs: dict[str, tuple[int, int]]) -> bytes:
+# Stores decoded pieces of a file in the archive and returns (sha256, size).
+Spill = Callable[[Iterator[bytes]], tuple[str, int]]
+
+
+def _decoded_pieces(raw: bytes, start: int, end: int) -> Iterator[bytes]:
+    view = memoryview(raw)
+    while start < end:
+        cut = min(end, start + _SPILL_PIECE)
+        if cut < end:  # end each piece on a line break, so no base64 quantum is split
+            cut = raw.find(b"\n", cut, end) + 1 or end
+        yield binascii.a2b_base64(view[start:cut])
+        start = cut
+
+
+def _payload(part: Message, raw: bytes, runs: dict[str, tuple[int, int]], spill: Spill | None) -> bytes | tuple[str, int]:
     body = part.get_payload()
     if runs and isinstance(body, str) and _HOLLOW_TOKEN in body:
         cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
         if cte == "base64" and body.strip() in runs:
             start, end = runs[body.strip()]
+            if spill is not None and end - start > _SPILL_FROM:
+                return spill(_decoded_pieces(raw, start, end))
             return binascii.a2b_base64(memoryview(raw)[start:end])  # skips the line breaks
         # Not a plain base64 body after all: put the cut bytes back and decode as usual.
         restored = body.encode("ascii", "surrogateescape")
@@ -153,7 +171,9 @@ def _payload(part: Message, raw: bytes, runs: dict[str, tuple[int, int]]) -> byt
     return part.get_payload(decode=True) or b""
 
 
-def parse(raw: bytes, max_attachment: int) -> ParsedMail:
+def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
+    """Decode a mail. With `spill`, files over a few MB go to the archive in pieces instead of
+    into memory: their Part has data None."""
     skeleton, runs = _hollow(raw)
     msg = email.message_from_bytes(skeleton, policy=RAW)
     del skeleton
@@ -180,7 +200,7 @@ def parse(raw: bytes, max_attachment: int) -> ParsedMail:
     plain: list[str] = []
     html: list[str] = []
     for part in _leaves(msg, mail.defects):
-        _take(part, mail, plain, html, max_attachment, lambda p: _payload(p, raw, runs))
+        _take(part, mail, plain, html, lambda p, large_ok: _payload(p, raw, runs, spill if large_ok else None))
     mail.html = "\n".join(html)
     mail.text = normalise("\n\n".join(plain)) if any(p.strip() for p in plain) else to_text(mail.html)
     mail.links = large_links(mail.html) if mail.html else []
@@ -204,14 +224,15 @@ def _leaves(msg: Message, defects: list[str]):  # type: ignore[no-untyped-def]
             yield part
 
 
-def _take(part: Message, mail: ParsedMail, plain: list[str], html: list[str], max_attachment: int,
-          payload: Callable[[Message], bytes]) -> None:
+def _take(part: Message, mail: ParsedMail, plain: list[str], html: list[str],
+          payload: Callable[[Message, bool], bytes | tuple[str, int]]) -> None:
     ctype = charsets.recover(part.get_content_type())[:200]
     disposition = charsets.recover(part.get_content_disposition() or "").lower()
     filename = _filename(part)
     is_body_text = ctype in ("text/plain", "text/html") and not filename and disposition != "attachment"
     if is_body_text:
-        data = payload(part)
+        data = payload(part, False)
+        assert isinstance(data, bytes)
         text = charsets.decode(data, part.get_content_charset() or _meta_charset(data, ctype))
         (plain if ctype == "text/plain" else html).append(text)
         return
@@ -223,18 +244,22 @@ def _take(part: Message, mail: ParsedMail, plain: list[str], html: list[str], ma
     elif ctype.startswith("multipart/"):
         return  # a multipart with a broken body: its text is in the defects, nothing to keep
     else:
-        data = payload(part)
+        data = payload(part, True)
     if not data and not filename:
         return
+    if isinstance(data, tuple):  # already in the archive
+        (sha, size), data = data, None
+    else:
+        sha, size = hashlib.sha256(data).hexdigest(), len(data)
     position = len(mail.parts) + 1
     cid = charsets.recover(raw_header(part, "Content-ID") or "").strip().strip("<>")[:500] or None
     mail.parts.append(
         Part(
             filename=safe_filename(filename, ctype, position),
             content_type=ctype,
-            data=data if len(data) <= max_attachment else None,
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
+            data=data,
+            size=size,
+            sha256=sha,
             inline=disposition == "inline" or (cid is not None and disposition != "attachment"),
             content_id=cid,
         )
