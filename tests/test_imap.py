@@ -1,8 +1,10 @@
 """`poll --once` against a real Dovecot: incremental, read-only unless told, exactly once per message."""
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -289,3 +291,24 @@ def test_non_ascii_password_is_refused_not_a_crash(tmp_path: Path, imap_account:
     assert done.returncode in (2, 3), done.stderr  # a config or login error, never 4 (a bug)
     assert pasted not in done.stderr
     assert any("bad" in line for line in done.stderr.splitlines()), done.stderr
+
+
+def test_large_attachment_fetched_in_pieces_arrives_byte_exact(tmp_path: Path, imap_account: ImapAccount) -> None:
+    """A message over the piecewise-fetch size (8 MB): partial FETCHes and piecewise decoding."""
+    data = os.urandom(12 * 1024 * 1024 + 12345)
+    body = base64.encodebytes(data).replace(b"\n", b"\r\n")
+    raw = (b"From: lsxkx@163.com\r\nTo: smxskx@163.com\r\nSubject: big\r\nMessage-ID: <big-1@163.com>\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\nvideo attached\r\n--XX\r\n"
+           b"Content-Type: video/mp4; name=\"v.mp4\"\r\nContent-Disposition: attachment; filename=\"v.mp4\"\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + body + b"--XX--\r\n")
+    imap_account.append(raw)
+    mb = bridge(tmp_path, imap_account)
+    mb.poll()
+    [row] = mb.messages()
+    assert row["sha256"] == hashlib.sha256(raw).hexdigest()
+    [sub] = mb.submissions()
+    [att] = sub["attachments"]
+    assert (att["filename"], att["size"], att["sha256"]) == ("v.mp4", len(data), hashlib.sha256(data).hexdigest())
+    stored = mb.store / "files" / att["sha256"][:2] / att["sha256"]
+    assert stored.read_bytes() == data
