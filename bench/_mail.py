@@ -227,9 +227,9 @@ class MailFactory:
         html = "".join(f"<p>{line}</p>" for line in note.splitlines())
         date = format_datetime(when)
         headers = [
-            f"Received: from m16.mail.163.com (unknown [220.181.16.{r.randrange(2, 250)}])\n"
-            f"\tby mx{r.randrange(20, 46)}.163.com (Coremail) with SMTP id {r.randrange(10**9):09d}--.{n}S2;\n"
-            f"\t{date} (CST)",
+            (f"Received: from m16.mail.163.com (unknown [220.181.16.{r.randrange(2, 250)}])\n"
+             f"\tby mx{r.randrange(20, 46)}.163.com (Coremail) with SMTP id {r.randrange(10**9):09d}--.{n}S2;\n"
+             f"\t{date} (CST)"),
             f"Date: {date}",
             f"From: {encoded_word(officer if client != 'qqmail' else unit + '-' + officer, charset)} <{addr}>",
             f'To: "{OFFICIAL}" <{OFFICIAL}>',

@@ -51,6 +51,10 @@ def connect(box: MailboxConfig) -> IMAPClient:
                              mailbox=box.name) from None
     # INTERNALDATE stays time-zone aware: quotas are counted by arrival time in Asia/Shanghai.
     client.normalise_times = False
+    # imapclient turns imaplib's debug level to 5, so imaplib builds the repr() of every response,
+    # mail bodies included, only for the logger to drop it: most of the fetch time. Only -vv keeps it.
+    if not logging.getLogger("imapclient").isEnabledFor(logging.DEBUG):
+        client._imap.debug = 0  # noqa: SLF001
     if not password.isascii():
         _close(client)
         raise ConfigError(f"the password of mailbox {box.name} has non-ASCII characters; authorization "
