@@ -56,6 +56,7 @@ class Pipeline:
         self.db = db
         self.archive = Archive(config.storage.dir)
         self.limits = config.ingest
+        self._actions = {box.name: box.action for box in config.mailboxes}
 
     # -- stage 1: archive and record -------------------------------------------------------------
     def record(self, raw: bytes, origin: Origin, sha: str | None = None) -> tuple[int, bool]:
@@ -246,11 +247,11 @@ class Pipeline:
             return 1
         return s.scalar(select(Counter.value).where(Counter.name == name))
 
-    @staticmethod
-    def _finish(row: Message) -> None:
+    def _finish(self, row: Message) -> None:
         row.state = "processed"
         row.processed_at = datetime.now(timezone.utc)
-        row.action_pending = row.uid is not None
+        # Only a mailbox with a server-side action owes one; imports and action "none" never do.
+        row.action_pending = row.uid is not None and self._actions.get(row.mailbox, "none") != "none"
 
     def _quarantine(self, row_id: int, reason: str) -> str:
         with self.db.session() as s:
