@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -226,3 +227,29 @@ class Address(Base):
 
     unit: Mapped[Unit] = relationship()
     officer: Mapped[Officer | None] = relationship(back_populates="addresses")
+
+
+class Outgoing(Base):
+    """One mail to send (receipt, digest, scorecard…), written in the transaction that caused it.
+
+    The rendered bytes and Message-ID are fixed when the row is written, so a resend after a crash
+    is the same mail. `key` makes enqueueing idempotent (e.g. `receipt:<message row id>`).
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # receipt | digest | scorecard | reply…
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(300))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    # pending -> sending -> sent | failed; `sending` left behind by a dead sender is sent again.
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_row_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
