@@ -56,6 +56,7 @@ LAZY = {
     "submissions": "ledger:submissions_group",
     "quarantine": "ledger:quarantine_group",
     "roster": "roster:roster_group",
+    "outbox": "outbox:outbox_group",
 }
 
 

@@ -98,6 +98,7 @@ class SmtpConfig(Secret):
     from_: Annotated[str, Field(alias="from")] = "mailbridge <mailbridge@localhost>"
     dir: Path = Path("var/outbox")
     timeout_seconds: float = 60.0
+    max_per_minute: Annotated[int, Field(ge=1)] = 20
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -108,6 +109,25 @@ class SmtpConfig(Secret):
 
 class ScheduleConfig(_Model):
     poll_interval_seconds: Annotated[int, Field(ge=10)] = 300
+    outbox_interval_seconds: Annotated[int, Field(ge=5)] = 60
+
+
+class OutboxConfig(_Model):
+    max_attempts: Annotated[int, Field(ge=1)] = 8
+    retry_seconds: Annotated[int, Field(ge=1)] = 60
+    max_retry_seconds: Annotated[int, Field(ge=1)] = 6 * 3600
+
+
+class ReceiptsConfig(_Model):
+    enabled: bool = True
+    unknown_senders: bool = True
+    max_per_sender_per_day: Annotated[int, Field(ge=0)] = 10
+    max_age_days: Annotated[int, Field(ge=0)] = 3
+    contact: str = ""
+
+
+class TemplatesConfig(_Model):
+    dir: Path | None = None
 
 
 class IngestConfig(_Model):
@@ -178,6 +198,9 @@ class Config(_Model):
     mailboxes: list[MailboxConfig] = []
     smtp: SmtpConfig = SmtpConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    receipts: ReceiptsConfig = ReceiptsConfig()
+    templates: TemplatesConfig = TemplatesConfig()
     ingest: IngestConfig = IngestConfig()
     attribution: AttributionConfig = AttributionConfig()
     unit_types: list[UnitType] = SANMENXIA_TYPES
@@ -268,6 +291,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
             "smtp": config.smtp.model_copy(
                 update={"dir": rel(config.smtp.dir), "password_file": rel(config.smtp.password_file)}
             ),
+            "templates": config.templates.model_copy(update={"dir": rel(config.templates.dir)}),
             "mailboxes": [b.model_copy(update={"password_file": rel(b.password_file)}) for b in config.mailboxes],
         }
     )

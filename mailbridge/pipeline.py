@@ -23,6 +23,7 @@ from mailbridge.errors import TransientError
 from mailbridge.ledger.archive import Archive
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Attachment, Counter, Message, Submission, utcnow
+from mailbridge.notify.receipts import enqueue_receipt
 from mailbridge.parse import mime
 from mailbridge.parse.article import Draft, articles
 
@@ -57,6 +58,7 @@ class Pipeline:
         self.archive = Archive(config.storage.dir)
         self.limits = config.ingest
         self._actions = {box.name: box.action for box in config.mailboxes}
+        self.answer_imports = False  # `import --receipts`: imported mail gets receipts too
 
     # -- stage 1: archive and record -------------------------------------------------------------
     def record(self, raw: bytes, origin: Origin, sha: str | None = None) -> tuple[int, bool]:
@@ -195,6 +197,8 @@ class Pipeline:
                 subs = [self._add_submission(s, row, draft, by_sha) for draft in drafts]
                 s.flush()
                 attribute(s, self.config, row, subs)
+                # In this transaction: the receipt exists exactly when the submissions do.
+                enqueue_receipt(s, self.config, row, mail, subs, imports=self.answer_imports)
             self._finish(row)
             return disposition
 

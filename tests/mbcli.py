@@ -14,7 +14,7 @@ PASSWORD_ENV = "MB_TEST_PW"
 def _toml(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
+    if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)  # a valid TOML basic string
@@ -36,15 +36,22 @@ def mailbox(account: Any, name: str = "smxskx", *, port: int | None = None,
 class Mailbridge:
     """One mailbridge installation in a temp dir: config, SQLite ledger, archive, outbox."""
 
-    def __init__(self, root: Path, mailboxes: list[dict[str, Any]], env: dict[str, str] | None = None) -> None:
+    def __init__(self, root: Path, mailboxes: list[dict[str, Any]], env: dict[str, str] | None = None,
+                 smtp: dict[str, Any] | None = None, **sections: dict[str, Any]) -> None:
+        """`smtp` entries replace the default file transport's; `sections` add tables, e.g. receipts={...}."""
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.db_path = root / "mb.db"
         self.store = root / "store"
+        self.outbox = root / "outbox"
         self.config = root / "mailbridge.toml"
+        smtp = {"transport": "file", "dir": str(self.outbox), "from": "三门峡市科协 <smxskx@163.com>", **(smtp or {})}
         lines = ["[database]", f"url = {_toml(f'sqlite:///{self.db_path}')}",
-                 "[storage]", f"dir = {_toml(str(self.store))}",
-                 "[smtp]", 'transport = "file"', f"dir = {_toml(str(root / 'outbox'))}",
-                 f"from = {_toml('三门峡市科协 <smxskx@163.com>')}"]
+                 "[storage]", f"dir = {_toml(str(self.store))}", "[smtp]"]
+        lines += [f"{key} = {_toml(value)}" for key, value in smtp.items()]
+        for name, table in sections.items():
+            lines.append(f"[{name}]")
+            lines += [f"{key} = {_toml(value)}" for key, value in table.items()]
         for box in mailboxes:
             lines.append("[[mailboxes]]")
             lines += [f"{key} = {_toml(value)}" for key, value in box.items()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import signal
 import sqlite3
 import subprocess
@@ -109,7 +110,7 @@ def test_sigkill_at_any_moment_loses_nothing_and_repeats_nothing(tmp_path: Path,
     uid_of = {n: imap_account.append(article_mail(n), internaldate=start + dt.timedelta(minutes=n))
               for n in range(1, MESSAGES + 1)}
     mb = Mailbridge(tmp_path, [mailbox(imap_account, batch_messages=5)],
-                    env={PASSWORD_ENV: imap_account.password})
+                    env={PASSWORD_ENV: imap_account.password}, receipts={"max_age_days": 0})
 
     assert kill_after(mb, 0, EARLY_KILL_AFTER) == 0
     for run, rows in enumerate(KILL_AT_ROWS, start=1):
@@ -137,6 +138,12 @@ def test_sigkill_at_any_moment_loses_nothing_and_repeats_nothing(tmp_path: Path,
     titles = Counter((s["message_id"], s["title"]) for s in submissions)
     assert titles == Counter({(message_id_of(n), title_of(n, index=i)): 1
                               for n in uid_of for i in range(1, max(docs_of(n), 1) + 1)})
+
+    # One receipt per message, queued with its submissions and sent by the final poll.
+    outbox = json.loads(mb.ok("outbox", "list", "--json"))
+    assert Counter(o["message"] for o in outbox) == Counter({m["id"]: 1 for m in messages})
+    assert {o["status"] for o in outbox} == {"sent"}
+    assert len(list(mb.outbox.glob("*.eml"))) == len(messages)
 
     # The archive: each ledger row's raw bytes on disk, named by and matching their sha256.
     archived = {path.stem: hashlib.sha256(path.read_bytes()).hexdigest()

@@ -151,6 +151,10 @@ dir = "store"
 transport = "file"
 dir = "outbox"
 from = "三门峡市科协信息宣传 <smxskx@163.com>"
+
+[receipts]
+max_age_days = 0     # the sample mail is old: answer it anyway
+contact = "市科协调宣部 0398-2822345"
 """
 
 
@@ -184,7 +188,7 @@ def demo(ctx: click.Context, directory: Path) -> None:
     roster = directory / "roster.csv"
     roster.write_bytes(files("mailbridge.demo").joinpath("roster.csv").read_bytes())
     ctx.invoke(roster_import, file=roster, dry_run=False, partial=False)
-    ctx.invoke(import_cmd, paths=(maildir,))
+    ctx.invoke(import_cmd, paths=(maildir,), receipts=True)
     ctx.invoke(messages_list, as_json=False, disposition=None, mailbox=None)
     ctx.invoke(submissions_list, month=None, unit=None, as_json=False)
     prefix = f"mailbridge -c {os.path.relpath(config_path)}"
@@ -194,6 +198,7 @@ Outputs:
   archive    {directory / 'store'} (raw mail under raw/, attachments under files/)
   config     {config_path}
   roster     {roster} (信息员登记表, imported first)
+  receipts   {directory / 'outbox'} (回执 written as .eml files instead of being sent)
 Try:
   {prefix} submissions list --json
   {prefix} submissions show 1

@@ -12,6 +12,7 @@ from typing import Callable, Iterator
 
 import click
 
+from mailbridge.commands.outbox import flush_outbox
 from mailbridge.errors import ConfigError, MailbridgeError, TransientError
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def poll_cmd(app, once: bool, mailbox: str | None) -> None:  # type: ignore[no-u
     """Fetch and process new mail from the IMAP mailboxes."""
     if once:
         failures = poll_all(app, mailbox)
+        flush_outbox(app)  # the receipts of this pass go out before we exit
         if failures:
             worst = ConfigError if all(isinstance(f, ConfigError) for f in failures) else TransientError
             raise worst(f"{len(failures)} mailbox(es) could not be polled; see above.")
@@ -73,6 +75,7 @@ def poll_cmd(app, once: bool, mailbox: str | None) -> None:  # type: ignore[no-u
     stop = _stop_on_signals()
     while not stop.is_set():
         poll_all(app, mailbox)
+        _flush_quietly(app)
         stop.wait(app.config.schedule.poll_interval_seconds)
 
 
@@ -83,15 +86,26 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
+def _flush_quietly(app) -> None:  # type: ignore[no-untyped-def]
+    """The daemon's outbox job: a failure is logged and retried on the next run, never fatal."""
+    try:
+        flush_outbox(app)
+    except MailbridgeError as exc:
+        log.warning("outbox: %s", exc)
+
+
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--receipts", is_flag=True,
+              help="Answer imported mail with receipts too (off by default: back-fills are old mail).")
 @click.pass_obj
-def import_cmd(app, paths: tuple[Path, ...]) -> None:  # type: ignore[no-untyped-def]
+def import_cmd(app, paths: tuple[Path, ...], receipts: bool = False) -> None:  # type: ignore[no-untyped-def]
     """Ingest .eml files, Maildir folders or mbox files through the same pipeline."""
     from mailbridge.pipeline import Origin
     from mailbridge.sources import local
 
     pipeline = app.pipeline
+    pipeline.answer_imports = receipts
     pipeline.resume("import")
     total = sum(1 for _ in local.messages(list(paths), read=False))
     counts: Counter = Counter()
@@ -105,6 +119,8 @@ def import_cmd(app, paths: tuple[Path, ...]) -> None:  # type: ignore[no-untyped
                 seen += 1
             progress(done, total)
     click.echo(f"import: {total} message(s) read; new: {summary(counts)}; already in the ledger: {seen}.")
+    if receipts:
+        flush_outbox(app)
 
 
 @click.command("run")
@@ -121,10 +137,12 @@ def run_cmd(app) -> None:  # type: ignore[no-untyped-def]
             scheduler.add_job(poll_all, "interval", args=[app, box.name], id=f"poll:{box.name}",
                               seconds=config.schedule.poll_interval_seconds, max_instances=1,
                               coalesce=True, next_run_time=_now(config))
+    scheduler.add_job(_flush_quietly, "interval", args=[app], id="outbox", max_instances=1, coalesce=True,
+                      seconds=config.schedule.outbox_interval_seconds, next_run_time=_now(config))
     stop = _stop_on_signals()
     scheduler.start()
     log.warning("mailbridge running: %d mailbox(es), polling every %ss",
-                len(scheduler.get_jobs()), config.schedule.poll_interval_seconds)
+                len(scheduler.get_jobs()) - 1, config.schedule.poll_interval_seconds)
     stop.wait()
     scheduler.shutdown(wait=True)  # the job in progress finishes its message, then we exit
 

@@ -52,3 +52,20 @@ def bounce_reason(msg: Message, sender: str, subject: str) -> str | None:
 
 def list_headers(msg: Message) -> bool:
     return any(raw_header(msg, name) is not None for name in ("List-Id", "List-Unsubscribe", "List-Post"))
+
+
+_NO_REPLY_SENDER = re.compile(r"^(no-?reply|do-?not-?reply|notifications?)([-+._][^@]*)?@", re.I)
+
+
+def no_reply_reason(msg: Message, sender: str) -> str | None:
+    """Why no automatic answer may go to this mail, though it may be a real article (RFC 3834 §2)."""
+    if list_headers(msg):
+        return "mailing list (List-* headers)"
+    suppress = raw_header(msg, "X-Auto-Response-Suppress")
+    if suppress is not None:
+        return f"X-Auto-Response-Suppress: {suppress.strip()}"
+    if (raw_header(msg, "Return-Path") or "").strip() == "<>":
+        return "null Return-Path"
+    if _NO_REPLY_SENDER.match(sender or ""):
+        return f"no-reply sender {sender}"
+    return None

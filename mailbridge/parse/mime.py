@@ -89,6 +89,7 @@ class ParsedMail:
     auto_reply: str | None = None
     bounce: str | None = None
     mailing_list: bool = False
+    no_reply: str | None = None  # why no automatic answer may go to it (lists, null sender…)
     in_reply_to: str | None = None
     references: str | None = None
     defects: list[str] = field(default_factory=list)
@@ -199,6 +200,7 @@ def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
     )
     mail.auto_reply = classify.auto_reply_reason(msg, subject)
     mail.bounce = classify.bounce_reason(msg, sender, subject)
+    mail.no_reply = classify.no_reply_reason(msg, sender)
     plain: list[str] = []
     html: list[str] = []
     for part in _leaves(msg, mail.defects):

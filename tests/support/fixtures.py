@@ -113,3 +113,27 @@ def unsafe_proxy(dovecot_server: Dovecot) -> Iterator[UnsafeLoginProxy]:
     dovecot_server.start()
     with UnsafeLoginProxy(dovecot_server.host, dovecot_server.port) as proxy:
         yield proxy
+
+
+@pytest.fixture(scope="session")
+def smtp_certs(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from .smtp import make_certificate
+
+    return make_certificate(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture
+def smtp_server(smtp_certs):  # type: ignore[no-untyped-def]
+    """A factory: smtp_server(security='plain'|'ssl'|'starttls', auth=False) -> a running SmtpServer."""
+    from .smtp import SmtpServer
+
+    servers: list[SmtpServer] = []
+
+    def start(security: str = "plain", auth: bool = False) -> SmtpServer:
+        server = SmtpServer(security, auth, smtp_certs)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

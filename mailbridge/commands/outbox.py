@@ -1,0 +1,69 @@
+"""Commands for outgoing mail: outbox list / flush / retry."""
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from mailbridge.commands.ledger import emit_json, emit_table
+from mailbridge.errors import ConfigError, TransientError
+from mailbridge.ledger.models import Outgoing
+
+
+def flush_outbox(app, now: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Send what is due (`now`: all that waits) and say how it went; exit 3 when some could not go."""
+    from mailbridge.notify.sender import Sender
+
+    stats = Sender(app.config, app.db).flush(now)
+    if stats.busy:
+        click.echo("outbox: another process is sending; it will send what waits.")
+        return
+    if stats.sent or stats.retrying or stats.failed:
+        click.echo(f"outbox: {stats.sent} sent, {stats.retrying} waiting to retry, {stats.failed} failed.")
+    for error in stats.errors:
+        click.echo(f"warning: {error}", err=True)
+    if stats.retrying or stats.failed:
+        raise TransientError(f"{stats.retrying + stats.failed} mail(s) not sent; see 'mailbridge outbox list'.")
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Outgoing mail (receipts, digests, scorecards): what waits, send it now, resend."""
+
+
+@outbox_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per mail.")
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed"]), help="Only this status.")
+@click.pass_obj
+def outbox_list(app, as_json: bool, status: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Every outgoing mail and its state."""
+    from mailbridge.notify.outbox import record
+
+    with app.db.session() as s:
+        query = select(Outgoing).order_by(Outgoing.id)
+        rows = list(s.scalars(query.where(Outgoing.status == status) if status else query))
+    if as_json:
+        emit_json([record(r) for r in rows])
+        return
+    emit_table(f"{len(rows)} outgoing mail(s)", ["id", "kind", "to", "subject", "status", "attempts", "error"],
+               [[r.id, r.kind, ", ".join(r.recipients), r.subject, r.status, r.attempts, r.last_error] for r in rows])
+
+
+@outbox_group.command("flush")
+@click.pass_obj
+def outbox_flush(app) -> None:  # type: ignore[no-untyped-def]
+    """Send every mail that waits, now (failed ones need 'outbox retry')."""
+    flush_outbox(app, now=True)
+
+
+@outbox_group.command("retry")
+@click.argument("mail_id", type=int)
+@click.pass_obj
+def outbox_retry(app, mail_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Send a failed mail again (a sent one too, if asked), now."""
+    from mailbridge.notify.sender import retry
+
+    row = retry(app.db, mail_id)
+    if row is None:
+        raise ConfigError(f"no outgoing mail with id {mail_id}; see 'mailbridge outbox list'.")
+    click.echo(f"outbox {mail_id} ({row.kind} to {', '.join(row.recipients)}) is due now.")
+    flush_outbox(app)

@@ -1,0 +1,1 @@
+"""Telling people: templates rendered into mail, written to the outbox, sent over SMTP."""

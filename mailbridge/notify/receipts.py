@@ -1,0 +1,117 @@
+"""Receipts (回执): one per accepted mail, queued in the transaction that records its submissions."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from mailbridge.config import Config
+from mailbridge.ledger.models import Message, Submission, Unit, utcnow
+from mailbridge.ledger.queries import articles_in_month
+from mailbridge.notify import outbox
+from mailbridge.notify.compose import compose, from_address
+from mailbridge.notify.render import render_mail
+from mailbridge.parse.mime import ParsedMail
+
+log = logging.getLogger(__name__)
+
+
+def why_not(config: Config, row: Message, mail: ParsedMail, subs: list[Submission],
+            imports: bool, s: Session) -> str | None:
+    """The reason no receipt goes to this mail, or None when one is owed (loop protection first)."""
+    rules = config.receipts
+    sender = (row.sender or "").lower()
+    if not rules.enabled:
+        return "receipts.enabled is false"
+    if row.uid is None and not imports:
+        return "imported mail (use import --receipts to answer it)"
+    if row.uid is not None and not config.mailbox(row.mailbox).receipts:
+        return f"receipts are off for mailbox {row.mailbox}"
+    if not sender or "@" not in sender:
+        return "no sender address"
+    if sender in config.own_addresses:
+        return "sent by this system"
+    if mail.no_reply:
+        return mail.no_reply
+    if not any(sub.unit_id for sub in subs) and not rules.unknown_senders:
+        return "unknown sender and receipts.unknown_senders is false"
+    now = utcnow()
+    if rules.max_age_days and row.received_at < now - timedelta(days=rules.max_age_days):
+        return f"arrived more than {rules.max_age_days} days ago (receipts.max_age_days)"
+    cap = rules.max_per_sender_per_day
+    if cap and outbox.sent_to_since(s, "receipt", sender, now - timedelta(days=1)) >= cap:
+        return f"{cap} receipts already sent to {sender} today (receipts.max_per_sender_per_day)"
+    return None
+
+
+def quota_of(config: Config, unit: Unit) -> int | None:
+    """A unit's monthly quota: its own (roster 任务数), else its type's; None without a type."""
+    if unit.quota is not None:
+        return unit.quota
+    kind = config.unit_type(unit.type) if unit.type else None
+    return kind.quota if kind else None
+
+
+def receipt_data(s: Session, config: Config, row: Message, subs: list[Submission]) -> dict:
+    """What the receipt templates show; plain data, the wording is in templates/receipt.*."""
+    unit = next((sub.unit for sub in subs if sub.unit is not None), None)
+    suggested = next((sub.suggested_unit for sub in subs if sub.suggested_unit is not None), None)
+    local: datetime = row.received_at.astimezone(config.ingest.zone)
+    month = subs[0].month if subs else local.strftime("%Y-%m")
+    unit_type = config.unit_type(unit.type) if unit and unit.type else None
+    by_id = {sub.id: sub for sub in subs}
+    return {
+        "sender": row.sender,
+        "sender_name": row.sender_name or "",
+        "subject": row.subject or "",
+        "received_at": local.strftime("%Y-%m-%d %H:%M"),
+        "unit": unit.name if unit else None,
+        "unit_type": unit_type.name if unit_type else None,
+        "suggested_unit": suggested.name if suggested and not unit else None,
+        "year": int(month[:4]),
+        "month": int(month[5:]),
+        "count": articles_in_month(s, unit.id, month) if unit else None,
+        "quota": quota_of(config, unit) if unit else None,
+        "submissions": [
+            {
+                "receipt_no": sub.receipt_no,
+                "title": sub.title,
+                "body_chars": sub.body_chars,
+                "category": config.category_name(sub.category),
+                "document": sub.document.filename if sub.document else None,
+                "flags": list(sub.flags or []),
+                "links": list(sub.links or []),
+                "from_body": sub.document_id is None,
+                "excerpt": sub.text[:80],
+                "version_of": _first_title(s, sub, by_id),
+            }
+            for sub in subs
+        ],
+        "attachments": [
+            {"filename": a.filename, "size": a.size, "kind": a.kind, "flags": list(a.flags or [])}
+            for a in row.attachments if not a.inline
+        ],
+        "contact": config.receipts.contact,
+        "address": from_address(config) if row.uid is None else config.mailbox(row.mailbox).username,
+    }
+
+
+def _first_title(s: Session, sub: Submission, by_id: dict[int, Submission]) -> str | None:
+    if sub.version_of is None:
+        return None
+    first = by_id.get(sub.version_of) or s.get(Submission, sub.version_of)
+    return first.title if first else None
+
+
+def enqueue_receipt(s: Session, config: Config, row: Message, mail: ParsedMail, subs: list[Submission],
+                    imports: bool = False) -> bool:
+    """Queue the receipt of one accepted mail (idempotent per message); False when none is owed."""
+    reason = why_not(config, row, mail, subs, imports, s)
+    if reason:
+        log.info("message %s: no receipt: %s", row.id, reason)
+        return False
+    subject, text, html = render_mail(config, "receipt", **receipt_data(s, config, row, subs))
+    msg = compose(config, [row.sender], subject, text, html, auto="auto-replied",
+                  in_reply_to=row.message_id, references=mail.references)
+    return outbox.enqueue(s, f"receipt:{row.id}", "receipt", msg, message_row_id=row.id)

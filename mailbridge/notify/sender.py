@@ -1,0 +1,134 @@
+"""Send what waits in the outbox: one sender at a time, retries with backoff, a visible status.
+
+Each mail is marked `sending` (committed) before it goes out and `sent` after. A crash in between
+leaves it `sending`, and the next flush sends it again: at worst one duplicate, never a loss.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+
+from mailbridge.config import Config
+from mailbridge.errors import PermanentError, TransientError
+from mailbridge.ledger import lease
+from mailbridge.ledger.db import Database
+from mailbridge.ledger.models import Outgoing, utcnow
+from mailbridge.notify.transport import PartialDelivery, ServerUnavailable, transport
+
+log = logging.getLogger(__name__)
+LEASE = "outbox"
+
+
+@dataclass
+class FlushStats:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    busy: bool = False  # another sender holds the outbox
+    errors: list[str] = field(default_factory=list)
+
+
+class Sender:
+    def __init__(self, config: Config, db: Database) -> None:
+        self.config = config
+        self.db = db
+        # At most smtp.max_per_minute mails a minute: 163 blocks accounts that send in bursts.
+        self.interval = 60.0 / config.smtp.max_per_minute if config.smtp.transport == "smtp" else 0.0
+        self._last = 0.0
+
+    def flush(self, now: bool = False) -> FlushStats:
+        """Send every mail that is due (with `now`, every pending one, backoff or not).
+
+        Raises ServerUnavailable when the server takes none at all.
+        """
+        stats = FlushStats()
+        owner = lease.owner_id()
+        if not lease.acquire(self.db, LEASE, owner):
+            stats.busy = True
+            return stats
+        out = transport(self.config.smtp)
+        try:
+            row_id = 0
+            while (row_id := self._claim(owner, now, after=row_id)) is not None:  # each mail once a flush
+                self._send(out, row_id, stats)
+        finally:
+            out.close()
+            lease.release(self.db, LEASE, owner)
+        return stats
+
+    def _claim(self, owner: str, now: bool, after: int) -> int | None:
+        """The next due mail, marked `sending`. A `sending` row is a dead sender's: we hold the lease."""
+        lease.acquire(self.db, LEASE, owner)  # renew while we work through a long queue
+        due = Outgoing.status == "pending"
+        if not now:
+            due &= Outgoing.next_attempt_at <= utcnow()
+        with self.db.session() as s:
+            row_id = s.scalar(select(Outgoing.id).where(Outgoing.id > after, or_(Outgoing.status == "sending", due))
+                              .order_by(Outgoing.id).limit(1))
+            if row_id is not None:
+                s.execute(update(Outgoing).where(Outgoing.id == row_id)
+                          .values(status="sending", attempts=Outgoing.attempts + 1))
+            return row_id
+
+    def _send(self, out, row_id: int, stats: FlushStats) -> None:  # type: ignore[no-untyped-def]
+        with self.db.session() as s:
+            row = s.get(Outgoing, row_id)
+            recipients, data, attempts, kind = list(row.recipients), row.data, row.attempts, row.kind
+        self._pace()
+        status, error = "sent", None
+        try:
+            out.send(recipients, data, name=f"{row_id:06d}-{kind}")
+        except PartialDelivery as exc:
+            error = f"some recipients refused: {exc}"
+        except ServerUnavailable:
+            self._set(row_id, "pending", None, attempts - 1)  # not this mail's fault: no attempt spent
+            raise
+        except PermanentError as exc:
+            status, error = "failed", f"refused by the server: {exc}"
+        except TransientError as exc:
+            status, error = ("failed", f"gave up after {attempts} attempts: {exc}") \
+                if attempts >= self.config.outbox.max_attempts else ("pending", str(exc))
+        if status == "sent":
+            stats.sent += 1
+        else:
+            stats.retrying += status == "pending"
+            stats.failed += status == "failed"
+            stats.errors.append(f"outbox {row_id}: {error}")
+        log.log(logging.INFO if status == "sent" else logging.WARNING, "outbox %s %s%s", row_id, status,
+                f": {error}" if error else "")
+        self._set(row_id, status, error, attempts)
+
+    def _set(self, row_id: int, status: str, error: str | None, attempts: int) -> None:
+        now = utcnow()
+        values: dict = {"status": status, "last_error": error, "attempts": attempts}
+        if status == "sent":
+            values["sent_at"] = now
+        elif status == "pending":
+            wait = min(self.config.outbox.retry_seconds * 2 ** max(attempts - 1, 0),
+                       self.config.outbox.max_retry_seconds)
+            values["next_attempt_at"] = now + timedelta(seconds=wait if error else 0)
+        with self.db.session() as s:
+            s.execute(update(Outgoing).where(Outgoing.id == row_id).values(**values))
+
+    def _pace(self) -> None:
+        wait = self._last + self.interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._last = time.monotonic()
+
+
+def retry(db: Database, row_id: int) -> Outgoing | None:
+    """Make a failed (or waiting) mail due now; a sent one is sent again (the admin asked)."""
+    with db.session() as s:
+        row = s.get(Outgoing, row_id)
+        if row is None:
+            return None
+        row.status, row.next_attempt_at, row.last_error = "pending", utcnow(), None
+        row.attempts = 0
+        s.flush()
+        s.expunge(row)
+        return row

@@ -1,0 +1,127 @@
+"""Where mail goes: an SMTP server (SSL/STARTTLS/plain, one connection per flush) or .eml files."""
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+from email.utils import parseaddr
+from pathlib import Path
+
+from mailbridge.config import SmtpConfig
+from mailbridge.errors import PermanentError, TransientError
+
+
+def _text(reply: bytes | str) -> str:
+    """Server text: UTF-8, else GBK (QQ answers 535 in GBK: 请使用授权码登录)."""
+    if isinstance(reply, str):
+        return reply
+    try:
+        return reply.decode("utf-8")
+    except UnicodeDecodeError:
+        return reply.decode("gb18030", "replace")
+
+
+class ServerUnavailable(TransientError):
+    """No mail can be sent now (unreachable, login refused): stop the flush, spend no attempt."""
+
+
+class LoginRefused(ServerUnavailable):
+    """Nothing can be sent until the admin fixes the credentials."""
+
+
+class SmtpTransport:
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+        self.envelope_from = parseaddr(config.from_)[1]
+        self._server: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        c = self.config
+        where = f"SMTP server {c.host}:{c.effective_port}"
+        try:
+            if c.security == "ssl":
+                server: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.effective_port, timeout=c.timeout_seconds,
+                                                         context=ssl.create_default_context())
+            else:
+                server = smtplib.SMTP(c.host, c.effective_port, timeout=c.timeout_seconds)
+                if c.security == "starttls":
+                    server.starttls(context=ssl.create_default_context())
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ServerUnavailable(f"cannot reach the {where} ({exc}); check [smtp] host, port and security.") from None
+        if c.username:
+            password = c.password("smtp")
+            if not password.isascii():  # smtplib would crash; a pasted note is not an authorization code
+                server.close()
+                raise LoginRefused(f"the SMTP password for {c.username} contains non-ASCII characters; "
+                                   "set the authorization code (授权码: letters and digits).")
+            try:
+                server.login(c.username, password)
+            except smtplib.SMTPAuthenticationError as exc:
+                server.close()
+                raise LoginRefused(f"the {where} refused the login ({exc.smtp_code} {_text(exc.smtp_error)}); "
+                                   "set the authorization code (授权码) as the SMTP password.") from None
+            except (OSError, smtplib.SMTPException) as exc:
+                server.close()
+                raise ServerUnavailable(f"login to the {where} failed ({exc}).") from None
+        return server
+
+    def send(self, recipients: list[str], data: bytes, name: str = "") -> None:
+        """Send one mail; TransientError (4xx, network) is retried later, PermanentError (5xx) is not."""
+        if self._server is None:
+            self._server = self._connect()
+        try:
+            refused = self._server.sendmail(self.envelope_from, recipients, data)
+        except smtplib.SMTPRecipientsRefused as exc:
+            self.close()
+            _raise(min(code for code, _ in exc.recipients.values()),
+                   "; ".join(f"{who}: {code} {_text(text)}" for who, (code, text) in exc.recipients.items()))
+        except smtplib.SMTPResponseException as exc:  # sender refused, data refused, 421 closing…
+            self.close()
+            _raise(exc.smtp_code, _text(exc.smtp_error))
+        except (OSError, smtplib.SMTPException) as exc:  # disconnected, timed out
+            self.close()
+            raise TransientError(f"connection to the SMTP server lost ({exc}).") from None
+        if refused:  # some recipients took it: the mail is sent; the refusals are only logged
+            raise PartialDelivery("; ".join(f"{who}: {code} {_text(text)}" for who, (code, text) in refused.items()))
+
+    def close(self) -> None:
+        if self._server is not None:
+            try:
+                self._server.quit()
+            except (OSError, smtplib.SMTPException):
+                self._server.close()
+            self._server = None
+
+
+class PartialDelivery(Exception):
+    """Sent, but some recipients were refused."""
+
+
+def _raise(code: int, text: str) -> None:
+    message = f"{code} {text}".strip()
+    if 400 <= code < 500:  # 421/450/451: busy, greylisting, 163's rate limits — try again later
+        raise TransientError(message)
+    raise PermanentError(message)
+
+
+class FileTransport:
+    """Each mail as an .eml file in `dir` (demo, dry runs); written atomically."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.dir = Path(config.dir)
+
+    def send(self, recipients: list[str], data: bytes, name: str = "mail") -> None:
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.dir / f".{name}.tmp"
+            tmp.write_bytes(data)
+            os.replace(tmp, self.dir / f"{name}.eml")
+        except OSError as exc:
+            raise TransientError(f"cannot write mail to {self.dir} ({exc.strerror}).") from None
+
+    def close(self) -> None:
+        pass
+
+
+def transport(config: SmtpConfig) -> SmtpTransport | FileTransport:
+    return SmtpTransport(config) if config.transport == "smtp" else FileTransport(config)
