@@ -56,6 +56,13 @@ LAZY = {
     "submissions": "ledger:submissions_group",
     "quarantine": "ledger:quarantine_group",
     "roster": "roster:roster_group",
+    "review": "review:review_cmd",
+    "adopt": "review:adopt_cmd",
+    "reject": "review:reject_cmd",
+    "first-review": "review:first_review_cmd",
+    "approve": "review:approve_cmd",
+    "adoptions": "review:adoptions_group",
+    "scorecard": "score:scorecard",
 }
 
 

@@ -230,6 +230,7 @@ class ReviewConfig(_Model):
 class ScoringConfig(_Model):
     # A shipped profile (sanmenxia, jinshui, chongqing) or the path of a profile TOML file.
     profile: str = "sanmenxia"
+    issuer: str = ""  # who issues the bulletin (通报), e.g. 三门峡市科学技术协会; empty: not printed
 
 
 class Config(_Model):

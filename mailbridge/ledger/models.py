@@ -183,6 +183,8 @@ class Adoption(Base):
 
     submission: Mapped[Submission] = relationship(back_populates="adoptions")
 
+    recorded_now = False  # not stored: set by review.decisions.adopt on the rows it added
+
 
 class Decision(Base):
     """The audit trail: every review decision, who made it, when, how and why; never changed."""
