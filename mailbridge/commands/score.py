@@ -86,4 +86,4 @@ def _explain(app, card, name: str, as_json: bool) -> None:  # type: ignore[no-un
         return
     click.echo(render("score/unit.txt.j2", unit=found, period=card.period, profile=profile, labels=words(),
                       explain=explain, categories=app.config.category_names(),
-                      channels={c.id: c.name for c in profile.channels}, statuses=words().statuses), nl=False)
+                      channels={c.id: c.name for c in profile.channels}, statuses=words().statuses))

@@ -105,7 +105,7 @@ def article(rule: Rule, profile: Profile, unit: UnitFacts, period: Period, today
         if not _selected(rule, art) or (rule.adopted_only and not art.adoptions):
             continue
         points = rule.points if rule.points is not None else _tier(rule.tiers, art.chars)
-        lines.append(_line(rule, points, article=art, detail={"chars": art.chars}))
+        lines.append(_line(rule, points, article=art, detail={"chars": art.chars, "category": art.category}))
     return lines
 
 
