@@ -267,3 +267,17 @@ def test_missing_profile_and_unknown_category() -> None:
         load_profile(Config(scoring={"profile": "/nowhere.toml"}))
     with pytest.raises(ConfigError, match="category 'park_news'"):
         load_profile(Config(scoring={"profile": "jinshui"}))
+
+
+def test_check_config_reports_a_broken_profile_with_exit_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "city.toml").write_text("[profile]\nname = 'x'\n[[channels]]\nid = 'A'\nname = 'a'\n[[rules]]\n",
+                                        encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text('[scoring]\nprofile = "city.toml"\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "mailbridge", "-c", str(config), "check-config"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"scoring profile {tmp_path / 'city.toml'}: key 'channels[0].id' is invalid" in done.stderr
