@@ -57,6 +57,13 @@ LAZY = {
     "quarantine": "ledger:quarantine_group",
     "roster": "roster:roster_group",
     "outbox": "outbox:outbox_group",
+    "review": "review:review_cmd",
+    "adopt": "review:adopt_cmd",
+    "reject": "review:reject_cmd",
+    "first-review": "review:first_review_cmd",
+    "approve": "review:approve_cmd",
+    "adoptions": "review:adoptions_group",
+    "scorecard": "score:scorecard",
 }
 
 

@@ -192,6 +192,67 @@ class AttributionConfig(_Model):
     default_category_name: str = "动态信息"
 
 
+class ReviewGroup(_Model):
+    """A reviewing department (归口初审, seed 004) and who may decide for it."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name: str
+    addresses: list[str] = []  # reviewers: their replies to the digest are accepted
+    leaders: list[str] = []  # who approves after first review when review.two_stage is on
+
+    @field_validator("addresses", "leaders")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if "@" not in a]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not an e-mail address")
+        return [a.strip().lower() for a in value]
+
+
+class RoutingRule(_Model):
+    """Send matching submissions to a group. Conditions of different kinds must all hold; within a
+    kind any value matches; a rule with no condition matches everything. The first match wins."""
+
+    group: str
+    categories: list[str] = []
+    keywords: list[str] = []
+    keyword_fields: list[Literal["subject", "title", "text"]] = ["subject", "title"]
+    unit_types: list[str] = []
+    mailboxes: list[str] = []
+
+
+class ReviewConfig(_Model):
+    two_stage: bool = False  # first review (初审) by the group, then a leader's approval, before adoption
+    default_group: str | None = None  # where a submission no rule matches goes
+    groups: list[ReviewGroup] = []
+    routes: list[RoutingRule] = []
+
+    @model_validator(mode="after")
+    def _known_groups(self) -> "ReviewConfig":
+        ids = [g.id for g in self.groups]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two review groups share an id; ids must be unique")
+        known = ", ".join(ids) or "none defined"
+        for n, route in enumerate(self.routes):
+            if route.group not in ids:
+                raise ValueError(f"routes[{n}] names group {route.group!r}, which is not defined (known: {known})")
+        if self.default_group is not None and self.default_group not in ids:
+            raise ValueError(f"default_group {self.default_group!r} is not a defined group (known: {known})")
+        if self.two_stage and any(not g.leaders for g in self.groups):
+            missing = next(g.id for g in self.groups if not g.leaders)
+            raise ValueError(f"two_stage is on but group {missing!r} has no leaders to approve; add leaders")
+        return self
+
+    def group(self, group_id: str | None) -> ReviewGroup | None:
+        return next((g for g in self.groups if g.id == group_id), None)
+
+
+class ScoringConfig(_Model):
+    # A shipped profile (sanmenxia, jinshui, chongqing) or the path of a profile TOML file.
+    profile: str = "sanmenxia"
+    issuer: str = ""  # who issues the bulletin (通报), e.g. 三门峡市科学技术协会; empty: not printed
+
+
 class Config(_Model):
     database: DatabaseConfig = DatabaseConfig()
     storage: StorageConfig = StorageConfig()
@@ -205,6 +266,8 @@ class Config(_Model):
     attribution: AttributionConfig = AttributionConfig()
     unit_types: list[UnitType] = SANMENXIA_TYPES
     categories: list[CategoryRule] = DEFAULT_CATEGORIES
+    review: ReviewConfig = ReviewConfig()
+    scoring: ScoringConfig = ScoringConfig()
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -214,6 +277,19 @@ class Config(_Model):
             if box.name in seen:
                 raise ValueError(f"two mailboxes are named {box.name!r}; names must be unique")
             seen.add(box.name)
+        names = {b.name for b in self.mailboxes}
+        for n, route in enumerate(self.review.routes):
+            for box in route.mailboxes:
+                if box not in names:
+                    raise ValueError(f"review.routes[{n}].mailboxes names {box!r}, which is not a configured mailbox")
+            for category in route.categories:
+                if category not in self.category_names():
+                    raise ValueError(f"review.routes[{n}].categories names {category!r}, which is not a category "
+                                     f"(known: {', '.join(self.category_names())})")
+            for kind in route.unit_types:
+                if kind not in {t.id for t in self.unit_types}:
+                    raise ValueError(f"review.routes[{n}].unit_types names {kind!r}, which is not a unit type id "
+                                     f"(known: {', '.join(t.id for t in self.unit_types)})")
         return self
 
     def unit_type(self, value: str) -> UnitType | None:
@@ -293,8 +369,17 @@ def _resolve_paths(config: Config, base: Path) -> Config:
             ),
             "templates": config.templates.model_copy(update={"dir": rel(config.templates.dir)}),
             "mailboxes": [b.model_copy(update={"password_file": rel(b.password_file)}) for b in config.mailboxes],
+            "scoring": config.scoring.model_copy(update={"profile": _profile_path(config.scoring.profile, base)}),
         }
     )
+
+
+def _profile_path(profile: str, base: Path) -> str:
+    """A shipped profile stays a name; a file path is taken from the config file's folder."""
+    if not profile.endswith(".toml") and "/" not in profile and "\\" not in profile:
+        return profile
+    path = Path(profile).expanduser()
+    return str(path if path.is_absolute() else base / path)
 
 
 def _one_sentence(exc: ValidationError, source: Path | None) -> str:

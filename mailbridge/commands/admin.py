@@ -32,6 +32,14 @@ def check_config(app) -> None:  # type: ignore[no-untyped-def]
         if config.smtp.transport == "smtp" else f" to {config.smtp.dir}"))
     if config.smtp.transport == "smtp" and config.smtp.username and config.smtp.missing():
         click.echo(f"  warning: smtp: {config.smtp.missing()}; sending will fail until it is.")
+    from mailbridge.score.profile import load_profile
+
+    profile = load_profile(config)  # a broken profile is a config error (exit 2) naming its file and key
+    click.echo(f"  scoring: {profile.profile.name} ({config.scoring.profile}), {len(profile.channels)} channels, "
+               f"{len(profile.rules)} rules")
+    if config.review.groups:
+        click.echo(f"  review: {', '.join(f'{g.id} ({g.name})' for g in config.review.groups)}"
+                   + ("; two-stage" if config.review.two_stage else ""))
 
 
 def _safe_url(url: str) -> str:

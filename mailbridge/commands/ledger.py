@@ -71,7 +71,8 @@ def _submissions(app, where) -> list[Submission]:  # type: ignore[no-untyped-def
     with app.db.session() as s:
         query = (select(Submission).options(
             selectinload(Submission.message).selectinload(Message.attachments), selectinload(Submission.document),
-            selectinload(Submission.unit), selectinload(Submission.suggested_unit))
+            selectinload(Submission.unit), selectinload(Submission.suggested_unit),
+            selectinload(Submission.adoptions), selectinload(Submission.decisions))
             .order_by(Submission.id))
         return list(s.scalars(query.where(*where)))
 
@@ -121,6 +122,12 @@ def submissions_show(app, submission_id: str, as_json: bool) -> None:  # type: i
         click.echo(f"{'attachment':>12}: {a['filename']} ({a['content_type']}, {a['size']} bytes)")
     for link in record["links"]:
         click.echo(f"{'large file':>12}: {link['filename']} {link['url']} expires {link['expires'] or '?'}")
+    click.echo(f"{'review':>12}: {record['review_status']}" + (f" ({record['review_group']})"
+                                                              if record["review_group"] else ""))
+    for d in record["decisions"]:
+        what = " ".join(x for x in (d["action"], d["channel"], d["date"]) if x)
+        click.echo(f"{'decision':>12}: {d['at'][:16]} {what} by {d['actor']} via {d['via']}"
+                   + (f": {d['note']}" if d["note"] else ""))
     click.echo("")
     click.echo(record["text"])
 

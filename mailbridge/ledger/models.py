@@ -1,12 +1,13 @@
 """SQLAlchemy models of the ledger; the schema changes only through migrations/."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -153,11 +154,56 @@ class Submission(Base):
     problem: Mapped[str | None] = mapped_column(Text)  # why no text came out, for the receipt
     month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM of arrival, local time
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Review (review/decisions.py is the only writer): pending -> [reviewed -> approved ->] adopted,
+    # or rejected. `review_group` is the group that decided, fixed at the first decision.
+    review_status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending", index=True)
+    review_group: Mapped[str | None] = mapped_column(String(40))
 
     message: Mapped[Message] = relationship(back_populates="submissions", foreign_keys=[message_row_id])
     document: Mapped[Attachment | None] = relationship()
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     suggested_unit: Mapped[Unit | None] = relationship(foreign_keys=[suggested_unit_id])
+    adoptions: Mapped[list[Adoption]] = relationship(back_populates="submission", order_by="Adoption.id")
+    decisions: Mapped[list[Decision]] = relationship(back_populates="submission", order_by="Decision.id")
+
+
+class Adoption(Base):
+    """An article published by a channel (采用): at most one row per submission and channel."""
+
+    __tablename__ = "adoptions"
+    __table_args__ = (UniqueConstraint("submission_id", "channel", name="uq_adoptions_submission_channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(40))  # a channel id of the scoring profile
+    adopted_on: Mapped[date] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(320))  # a reviewer address, or cli:<user>
+    via: Mapped[str] = mapped_column(String(10))  # cli | mail | sheet
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="adoptions")
+
+    recorded_now = False  # not stored: set by review.decisions.adopt on the rows it added
+
+
+class Decision(Base):
+    """The audit trail: every review decision, who made it, when, how and why; never changed."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    # first_review | approve | adopt | withdraw | reject
+    action: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str | None] = mapped_column(String(40))
+    adopted_on: Mapped[date | None] = mapped_column(Date)
+    review_group: Mapped[str | None] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(320))
+    via: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    submission: Mapped[Submission] = relationship(back_populates="decisions")
 
 
 class Counter(Base):

@@ -67,7 +67,15 @@ def submission_record(sub: Submission, config: Config, full: bool = False) -> di
         ],
         "links": list(sub.links or []),
         "problem": sub.problem,
+        "review_status": sub.review_status,
+        "review_group": sub.review_group,
+        "adoptions": [{"channel": a.channel, "date": a.adopted_on.isoformat(), "actor": a.actor, "via": a.via}
+                      for a in sub.adoptions],
     }
     if full:
         record["text"] = sub.text
+        record["decisions"] = [
+            {"action": d.action, "channel": d.channel, "date": d.adopted_on.isoformat() if d.adopted_on else None,
+             "group": d.review_group, "actor": d.actor, "via": d.via, "note": d.note, "at": iso(d.at, zone)}
+            for d in sub.decisions]
     return record

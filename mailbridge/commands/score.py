@@ -1,0 +1,89 @@
+"""`scorecard`: a period's scores per unit, as a table, JSON, an .xlsx workbook or a .docx bulletin."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mailbridge.commands.ledger import emit_json, emit_table
+from mailbridge.errors import ConfigError
+
+
+@click.command("scorecard")
+@click.option("--month", metavar="YYYY-MM", help="A calendar month, e.g. 2024-09.")
+@click.option("--week", metavar="YYYY-Www", help="An ISO week, e.g. 2024-W37 (progress: quotas are monthly).")
+@click.option("--quarter", metavar="YYYY-Qn", help="A quarter, e.g. 2024-Q3.")
+@click.option("--year", metavar="YYYY", help="A year, e.g. 2024.")
+@click.option("--unit", metavar="NAME", help="Explain one unit: every submission, adoption and point.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per unit (see CONTRACT.md).")
+@click.option("--xlsx", type=click.Path(dir_okay=False, path_type=Path), help="Write an Excel workbook.")
+@click.option("--docx", type=click.Path(dir_okay=False, path_type=Path), help="Write a Word bulletin (通报).")
+@click.pass_obj
+def scorecard(app, month: str | None, week: str | None, quarter: str | None, year: str | None,  # type: ignore[no-untyped-def]
+              unit: str | None, as_json: bool, xlsx: Path | None, docx: Path | None) -> None:
+    """Scores of every unit for a period, by the configured rule profile ([scoring] profile)."""
+    from mailbridge.score import period as period_mod
+    from mailbridge.score.engine import evaluate
+    from mailbridge.score.profile import load_profile
+
+    given = [(k, v) for k, v in (("month", month), ("week", week), ("quarter", quarter), ("year", year)) if v]
+    if len(given) != 1:
+        raise ConfigError("give exactly one period: --month YYYY-MM, --week YYYY-Www, --quarter YYYY-Qn or "
+                          "--year YYYY.")
+    if sum(bool(x) for x in (as_json, xlsx, docx)) > 1:
+        raise ConfigError("choose one output: --json, --xlsx FILE or --docx FILE.")
+    period = period_mod.parse(*given[0])
+    profile = load_profile(app.config)
+    with app.db.session() as s:
+        card = evaluate(s, app.config, period, profile=profile)
+    if unit is not None:
+        _explain(app, card, unit, as_json)
+        return
+    if as_json:
+        emit_json([u.record() for u in card.units])
+    elif xlsx:
+        from mailbridge.score.xlsx import write_xlsx
+
+        write_xlsx(card, app.config, xlsx)
+        click.echo(f"scorecard {period.label} written to {xlsx}")
+    elif docx:
+        from mailbridge.score.docx import write_docx
+
+        write_docx(card, app.config, docx)
+        click.echo(f"bulletin {period.label} written to {docx}")
+    else:
+        from mailbridge.score.text import words
+
+        labels = words()
+        emit_table(f"{labels.period(period)} — {profile.profile.name}", list(labels.rank_headers),
+                   [[u.rank or "—", u.unit, u.unit_type_name or "", u.submitted, u.quota,
+                     labels.yes if u.quota_met else labels.no, u.adopted, labels.rate(u.rate),
+                     f"{u.record()['points']}" + (f" {u.grade}" if u.grade else "")] for u in card.units])
+
+
+def _explain(app, card, name: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from mailbridge.score.text import render, words
+
+    found = next((u for u in card.units if u.unit == name), None)
+    if found is None:
+        raise ConfigError(f"no unit named {name!r}; see 'mailbridge roster list'.")
+    profile = card.profile
+    explain = words("score/explain.j2")
+    if as_json:
+        record = found.record()
+        record["articles"] = [{"id": a.submission_id, "receipt_no": a.receipt_no, "title": a.title,
+                               "month": a.month, "category": a.category, "body_chars": a.chars,
+                               "review_status": a.review_status,
+                               "adoptions": [{"channel": c, "date": d.isoformat()} for c, d in a.adoptions.items()]}
+                              for a in found.articles]
+        record["lines"] = [{"rule": ln.rule, "rule_name": ln.rule_name, "points": ln.points, "kind": ln.kind,
+                            "part": ln.part, "submission_id": ln.article.submission_id if ln.article else None,
+                            "receipt_no": ln.article.receipt_no if ln.article else None,
+                            "channel": ln.channel.id if ln.channel else None, "month": ln.month, "note": ln.note,
+                            "text": explain.line(ln, app.config.category_names()).strip()}
+                           for ln in found.lines]
+        emit_json(record)
+        return
+    click.echo(render("score/unit.txt.j2", unit=found, period=card.period, profile=profile, labels=words(),
+                      explain=explain, categories=app.config.category_names(),
+                      channels={c.id: c.name for c in profile.channels}, statuses=words().statuses))

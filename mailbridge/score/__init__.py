@@ -1,0 +1,1 @@
+"""Scoring: rule profiles, the engine that applies them to a period, and the scorecard exports."""
