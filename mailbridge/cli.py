@@ -57,6 +57,7 @@ LAZY = {
     "quarantine": "ledger:quarantine_group",
     "roster": "roster:roster_group",
     "outbox": "outbox:outbox_group",
+    "digest": "outbox:digest_cmd",
     "review": "review:review_cmd",
     "adopt": "review:adopt_cmd",
     "reject": "review:reject_cmd",

@@ -110,6 +110,7 @@ class SmtpConfig(Secret):
 class ScheduleConfig(_Model):
     poll_interval_seconds: Annotated[int, Field(ge=10)] = 300
     outbox_interval_seconds: Annotated[int, Field(ge=5)] = 60
+    digest_times: list[Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]] = ["08:30", "14:30"]
 
 
 class OutboxConfig(_Model):
@@ -222,6 +223,9 @@ class RoutingRule(_Model):
 
 
 class ReviewConfig(_Model):
+    token_days: Annotated[int, Field(ge=1)] = 60  # how long a digest's token is accepted in replies
+    digest_max_items: Annotated[int, Field(ge=1)] = 100  # more waiting submissions go in the next digest
+    digest_max_age_days: Annotated[int, Field(ge=1)] = 30  # older unreviewed ones are not mailed (see `review`)
     two_stage: bool = False  # first review (初审) by the group, then a leader's approval, before adoption
     default_group: str | None = None  # where a submission no rule matches goes
     groups: list[ReviewGroup] = []

@@ -24,6 +24,8 @@ from mailbridge.ledger.archive import Archive
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Attachment, Counter, Message, Submission, utcnow
 from mailbridge.notify.receipts import enqueue_receipt
+from mailbridge.review.replies import answer as answer_reply
+from mailbridge.review.replies import looks_like_reply
 from mailbridge.parse import mime
 from mailbridge.parse.article import Draft, articles
 
@@ -189,6 +191,9 @@ class Pipeline:
                 for i, p in enumerate(mail.parts, start=1)
             ]
             disposition, reason = self._decide(s, row, mail)
+            if disposition == "reply":  # a reviewer's answer to a digest: decisions, not an article
+                row.dedup_key = row.content_hash
+                disposition, reason = "ignored", answer_reply(s, self.config, row, mail)
             row.disposition, row.reason = disposition, reason
             if disposition == "submission":
                 row.dedup_key = row.content_hash
@@ -221,6 +226,8 @@ class Pipeline:
             row.duplicate_of = original.id
             where = f"{original.mailbox}/{original.folder}" if original.uid is not None else "an import"
             return "duplicate", f"same Message-ID and content as message {original.id} ({where})"
+        if looks_like_reply(self.config, mail):
+            return "reply", None
         return "submission", None
 
     def _add_submission(self, s: Session, row: Message, draft: Draft, by_sha: dict[str, Attachment]) -> Submission:

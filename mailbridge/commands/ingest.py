@@ -94,6 +94,16 @@ def _flush_quietly(app) -> None:  # type: ignore[no-untyped-def]
         log.warning("outbox: %s", exc)
 
 
+def _digest_quietly(app) -> None:  # type: ignore[no-untyped-def]
+    from mailbridge.notify.digest import enqueue_digests
+
+    try:
+        log.info("digests queued: %s", enqueue_digests(app.db, app.config))
+    except MailbridgeError as exc:
+        log.warning("digest: %s", exc)
+    _flush_quietly(app)
+
+
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--receipts", is_flag=True,
@@ -139,10 +149,14 @@ def run_cmd(app) -> None:  # type: ignore[no-untyped-def]
                               coalesce=True, next_run_time=_now(config))
     scheduler.add_job(_flush_quietly, "interval", args=[app], id="outbox", max_instances=1, coalesce=True,
                       seconds=config.schedule.outbox_interval_seconds, next_run_time=_now(config))
+    for at in config.schedule.digest_times:
+        hour, minute = at.split(":")
+        scheduler.add_job(_digest_quietly, "cron", args=[app], id=f"digest:{at}", hour=int(hour),
+                          minute=int(minute), max_instances=1, coalesce=True)
     stop = _stop_on_signals()
     scheduler.start()
     log.warning("mailbridge running: %d mailbox(es), polling every %ss",
-                len(scheduler.get_jobs()) - 1, config.schedule.poll_interval_seconds)
+                sum(1 for box in config.mailboxes if box.enabled), config.schedule.poll_interval_seconds)
     stop.wait()
     scheduler.shutdown(wait=True)  # the job in progress finishes its message, then we exit
 

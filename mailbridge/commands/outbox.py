@@ -67,3 +67,19 @@ def outbox_retry(app, mail_id: int) -> None:  # type: ignore[no-untyped-def]
         raise ConfigError(f"no outgoing mail with id {mail_id}; see 'mailbridge outbox list'.")
     click.echo(f"outbox {mail_id} ({row.kind} to {', '.join(row.recipients)}) is due now.")
     flush_outbox(app)
+
+
+@click.command("digest")
+@click.option("--no-send", is_flag=True, help="Only queue the digests; the next flush sends them.")
+@click.pass_obj
+def digest_cmd(app, no_send: bool) -> None:  # type: ignore[no-untyped-def]
+    """Mail each review group the submissions routed to it since its last digest."""
+    from mailbridge.notify.digest import enqueue_digests
+
+    counts = enqueue_digests(app.db, app.config)
+    if not counts:
+        click.echo("digest: nothing new for any review group.")
+    for group, count in counts.items():
+        click.echo(f"digest: {count} submission(s) for {group}.")
+    if counts and not no_send:
+        flush_outbox(app)

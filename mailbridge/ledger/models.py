@@ -158,6 +158,7 @@ class Submission(Base):
     # or rejected. `review_group` is the group that decided, fixed at the first decision.
     review_status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending", index=True)
     review_group: Mapped[str | None] = mapped_column(String(40))
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"), index=True)  # the digest that listed it
 
     message: Mapped[Message] = relationship(back_populates="submissions", foreign_keys=[message_row_id])
     document: Mapped[Attachment | None] = relationship()
@@ -299,3 +300,14 @@ class Outgoing(Base):
     message_row_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Digest(Base):
+    """A reviewer digest sent to one group; replies must carry its token to count."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group: Mapped[str] = mapped_column(String(40))
+    token: Mapped[str] = mapped_column(String(40), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,91 @@
+"""Reviewer digests: each group gets the new submissions routed to it, with a token to reply with.
+
+Marking the submissions and queueing the mail happen in one transaction: a submission is listed
+in exactly one digest, and a digest is never lost or sent twice by a crash.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import defaultdict
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from mailbridge.config import Config, ReviewGroup
+from mailbridge.ledger.db import Database
+from mailbridge.ledger.models import Digest, Message, Submission, utcnow
+from mailbridge.ledger.records import iso
+from mailbridge.notify import outbox
+from mailbridge.notify.compose import compose, from_address
+from mailbridge.notify.render import render_mail
+from mailbridge.review.routing import group_for
+from mailbridge.score.profile import load_profile
+
+log = logging.getLogger(__name__)
+
+
+def new_token() -> str:
+    return "MB-" + secrets.token_hex(5).upper()  # 40 random bits: guessing one is hopeless
+
+
+def waiting(s: Session, config: Config) -> list[Submission]:
+    """Submissions no digest has listed yet, still to be decided, recent enough to be worth a mail."""
+    since = utcnow() - timedelta(days=config.review.digest_max_age_days)
+    return list(s.scalars(
+        select(Submission).join(Message, Submission.message_row_id == Message.id)
+        .where(Submission.digest_id.is_(None), Submission.status != "superseded",
+               Submission.review_status.in_(("pending", "reviewed")), Message.received_at >= since)
+        .options(selectinload(Submission.unit), selectinload(Submission.message))
+        .order_by(Submission.id)))
+
+
+def enqueue_digests(db: Database, config: Config) -> dict[str, int]:
+    """Queue one digest per group with new submissions; returns group id -> submissions listed."""
+    counts: dict[str, int] = {}
+    with db.session() as s:
+        by_group: dict[str, list[Submission]] = defaultdict(list)
+        for sub in waiting(s, config):
+            group = group_for(config, sub)
+            if group is not None and (group.addresses or group.leaders):
+                by_group[group.id].append(sub)
+        for group_id, subs in by_group.items():
+            group = config.review.group(group_id)
+            subs = subs[: config.review.digest_max_items]
+            digest = Digest(group=group_id, token=new_token())
+            s.add(digest)
+            s.flush()
+            for sub in subs:
+                sub.digest_id = digest.id
+            msg = _compose(config, group, digest, subs)
+            outbox.enqueue(s, f"digest:{digest.id}", "digest", msg)
+            counts[group_id] = len(subs)
+    return counts
+
+
+def _compose(config: Config, group: ReviewGroup, digest: Digest, subs: list[Submission]):  # type: ignore[no-untyped-def]
+    profile = load_profile(config)
+    zone = config.ingest.zone
+    items = [{
+        "receipt_no": sub.receipt_no,
+        "title": sub.title,
+        "unit": sub.unit.name if sub.unit else None,
+        "sender": sub.message.sender,
+        "received_at": iso(sub.message.received_at, zone)[:16].replace("T", " "),
+        "category": config.category_name(sub.category),
+        "body_chars": sub.body_chars,
+        "flags": list(sub.flags or []),
+        "excerpt": " ".join(sub.text.split())[:120],
+        "review_status": sub.review_status,
+    } for sub in subs]
+    subject, text, html = render_mail(
+        config, "digest", group=group.name, items=items, token=digest.token, two_stage=config.review.two_stage,
+        channels=[{"id": c.id, "name": c.name, "aliases": c.aliases} for c in profile.channels],
+        example=items[0]["receipt_no"])
+    to = group.addresses or group.leaders
+    cc = group.leaders if config.review.two_stage and group.addresses else []
+    msg = compose(config, to, subject, text, html, reply_to=from_address(config))
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    return msg

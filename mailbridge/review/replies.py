@@ -1,0 +1,179 @@
+"""Reviewers answer the digest in plain words; each line is a decision (seed 004's 归口初审, by mail).
+
+    采用 SMX-2026-09-0012 网站 公众号          adopt by channels (date: today, or 2026-09-20 / 9月20日)
+    不采用 SMX-2026-09-0013 内容与本市无关      reject, with a note to the unit
+    初审 SMX-2026-09-0014 / 批准 SMX-2026-09-0014   two-stage review
+
+A reply is accepted only from a reviewer of the digest's group and only when it carries that
+digest's secret token (a forged From: cannot know it). Every line gets an answer: done, or why not.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbridge.config import Config
+from mailbridge.ledger.models import Digest, Message, Submission, utcnow
+from mailbridge.notify import outbox
+from mailbridge.notify.compose import compose
+from mailbridge.notify.render import render_mail
+from mailbridge.parse.mime import ParsedMail
+from mailbridge.review import decisions
+from mailbridge.review.decisions import DecisionError
+from mailbridge.review.routing import group_for, is_leader, is_reviewer
+
+log = logging.getLogger(__name__)
+
+TOKEN = re.compile(r"\bMB-[0-9A-Z]{10}\b")
+VERBS = {  # longest first: 不采用 must not be read as 采用
+    "撤销采用": "withdraw", "取消采用": "withdraw",
+    "不予采用": "reject", "不采用": "reject", "退回": "reject", "退稿": "reject",
+    "初审通过": "first_review", "初审": "first_review",
+    "审核通过": "approve", "批准": "approve", "同意": "approve",
+    "采用": "adopt", "录用": "adopt",
+}
+_VERB = re.compile("^(" + "|".join(VERBS) + r")(?=[\s:,、;]|[A-Za-z0-9]|$)")
+_REF = re.compile(r"^([A-Z0-9]{1,12}-\d{4}-\d{2}-\d{3,}|\d{1,9})$", re.I)
+_QUOTE_START = re.compile(r"^(>|-{2,}.*(原始邮件|Original Message)|.*写道:$|发件人:|From:\s|On .* wrote:|回复的原邮件)", re.I)
+_DATE = re.compile(r"^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?$")
+
+
+@dataclass
+class Command:
+    line: str
+    verb: str
+    refs: list[str]
+    words: list[str]  # channels (adopt/withdraw) or the note (reject…)
+    on: date | None = None
+
+
+@dataclass
+class Result:
+    """One decision asked for and what became of it; `error` is a DecisionError code or `no_reference`."""
+
+    line: str
+    verb: str
+    receipt_no: str | None = None
+    title: str | None = None
+    channels: list[str] = field(default_factory=list)
+    on: str | None = None
+    error: str | None = None
+    detail: str | None = None
+
+
+def own_lines(text: str) -> list[str]:
+    """The reply's own lines (NFKC: full-width letters, digits and colons as typed on phones)."""
+    out = []
+    for line in text.splitlines():
+        line = unicodedata.normalize("NFKC", line).strip()
+        if _QUOTE_START.match(line):
+            break  # the quoted digest below: its example lines are not decisions
+        if line:
+            out.append(line)
+    return out
+
+
+def parse(text: str, today: date) -> list[Command]:
+    commands = []
+    for line in own_lines(text):
+        verb = _VERB.match(line)
+        if not verb:
+            continue
+        refs: list[str] = []
+        rest: list[str] = []
+        on = None
+        for word in (w for w in re.split(r"[\s,、;:]+", line[verb.end():]) if w):
+            found = _DATE.match(word)
+            if _REF.match(word) and not rest:
+                refs.append(word.upper())
+            elif found and on is None:
+                try:
+                    on = date(int(found.group(1) or today.year), int(found.group(2)), int(found.group(3)))
+                except ValueError:
+                    rest.append(word)
+            else:
+                rest.append(word)
+        commands.append(Command(line, VERBS[verb.group(1)], refs, rest, on))
+    return commands
+
+
+def _tokens(mail: ParsedMail) -> set[str]:
+    return set(TOKEN.findall(mail.subject or "")) | set(TOKEN.findall(mail.text or ""))
+
+
+def looks_like_reply(config: Config, mail: ParsedMail) -> bool:
+    """A digest's token anywhere, or decision lines from a reviewer's address."""
+    if _tokens(mail):
+        return True
+    return is_reviewer(config, (mail.sender or "").lower()) and bool(parse(mail.text or "", date.today()))
+
+
+def answer(s: Session, config: Config, row: Message, mail: ParsedMail) -> str:
+    """Carry out a reviewer's reply and queue the answer, in the caller's transaction; the ledger reason."""
+    sender = (mail.sender or "").lower()
+    since = utcnow() - timedelta(days=config.review.token_days)
+    digest = s.scalar(select(Digest).where(Digest.token.in_(_tokens(mail) or {""}), Digest.created_at >= since)
+                      .order_by(Digest.id.desc()).limit(1))
+    group = config.review.group(digest.group) if digest else None
+    refused = None
+    if not is_reviewer(config, sender):
+        refused = "not_reviewer"
+    elif digest is None:
+        refused = "no_token"
+    elif group is None or not is_reviewer(config, sender, group):
+        refused = "wrong_group"
+    commands = parse(mail.text or "", decisions.today(config))
+    results = [] if refused else [r for c in commands for r in _carry_out(s, config, sender, c)]
+    subject, text, html = render_mail(config, "review_reply", subject=mail.subject or "", results=results,
+                                      refused=refused, sender=row.sender)
+    msg = compose(config, [row.sender], subject, text, html, auto="auto-replied",
+                  in_reply_to=row.message_id, references=mail.references)
+    outbox.enqueue(s, f"reply:{row.id}", "reply", msg, message_row_id=row.id)
+    if refused:
+        log.warning("message %s: reviewer reply from %s refused: %s", row.id, sender, refused)
+        return f"reviewer reply refused: {refused}"
+    done = sum(1 for r in results if r.error is None)
+    return f"reviewer reply: {done} of {len(results)} decision(s) recorded"
+
+
+def _carry_out(s: Session, config: Config, actor: str, command: Command) -> list[Result]:
+    if not command.refs:
+        return [Result(command.line, command.verb, error="no_reference")]
+    out = []
+    for ref in command.refs:
+        result = Result(command.line, command.verb)
+        try:
+            with s.begin_nested():  # a refused line changes nothing; the other lines still count
+                sub = decisions.find_submission(s, ref)
+                result.receipt_no, result.title = sub.receipt_no, sub.title
+                allowed = is_leader if command.verb == "approve" else is_reviewer
+                if not allowed(config, actor, group_for(config, sub)):
+                    raise DecisionError("not_allowed", f"{actor} may not decide on {sub.receipt_no}")
+                _apply(s, config, sub, actor, command, result)
+        except DecisionError as exc:
+            result.error, result.detail = exc.context.get("code", "refused"), str(exc)
+        out.append(result)
+    return out
+
+
+def _apply(s: Session, config: Config, sub: Submission, actor: str, command: Command, result: Result) -> None:
+    note = " ".join(command.words) or None
+    if command.verb == "adopt":
+        adopted = decisions.adopt(s, config, sub, command.words, command.on, actor, "mail")
+        result.channels = [decisions.channel_for(config, a.channel).name for a in adopted]
+        result.on = adopted[0].adopted_on.isoformat()
+    elif command.verb == "withdraw":
+        withdrawn = decisions.withdraw(s, config, sub, command.words, actor, "mail")
+        result.channels = [decisions.channel_for(config, c).name for c in withdrawn]
+    elif command.verb == "reject":
+        decisions.reject(s, config, sub, actor, "mail", note)
+    elif command.verb == "first_review":
+        decisions.first_review(s, config, sub, actor, "mail", note)
+    else:
+        decisions.approve(s, config, sub, actor, "mail", note)
