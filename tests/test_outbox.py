@@ -5,14 +5,13 @@ import datetime as dt
 import json
 import os
 import signal
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from mailfactory import encoded_word, make_auto_reply, make_bounce, make_mail, message_id_of, received
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox
+from mailfactory import make_mail, message_id_of
+from mbcli import Mailbridge
 from support.smtp import PASSWORD, USER, free_port
 
 SMTP_PW_ENV = "MB_TEST_SMTP_PW"
@@ -207,3 +206,15 @@ def test_server_text_in_gbk_is_decoded() -> None:
     qq_535 = "Error: 请使用授权码登录。详情请看: http://service.mail.qq.com/".encode("gbk")
     assert _text(qq_535) == "Error: 请使用授权码登录。详情请看: http://service.mail.qq.com/"
     assert _text("550 用户不存在".encode()) == "550 用户不存在"
+
+
+def test_doctor_reports_the_smtp_server_in_plain_words(tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    server = smtp_server("starttls", auth=True)
+    mb = installation(tmp_path, server, auth=True)
+    done = mb.run("doctor")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"ok    smtp: 127.0.0.1:{server.port} (starttls) login ok" in done.stdout
+    mb.env[SMTP_PW_ENV] = "wrong-code"
+    done = mb.run("doctor")
+    assert done.returncode == 3
+    assert "FAIL  smtp: the SMTP server" in done.stdout and "refused the login (535" in done.stdout

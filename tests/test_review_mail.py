@@ -153,3 +153,6 @@ def test_reply_lines_are_read_like_a_person_writes_them() -> None:
         ("reject", [], [], None),
     ]
     assert parse("在 2026年11月23日 09:00，调宣部 写道：\n采用 1 网站", today) == []
+    # A phone client that quotes the digest without any marker: its example lines are not decisions.
+    quoted = "采用 7 网站\n调宣部：\n以下 2 篇稿件待审：\n直接回复本邮件即可登记审稿结果\n采用 SMX-2026-11-0001 网站 公众号"
+    assert [c.refs for c in parse(quoted, today)] == [["7"]]

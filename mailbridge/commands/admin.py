@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import smtplib
-import ssl
 import tempfile
 from importlib.resources import files
 from pathlib import Path
@@ -109,25 +107,9 @@ def _check_mailbox(box) -> str:  # type: ignore[no-untyped-def]
 
 
 def _check_smtp(smtp_config) -> str:  # type: ignore[no-untyped-def]
-    host, port = smtp_config.host, smtp_config.effective_port
-    try:
-        if smtp_config.security == "ssl":
-            server = smtplib.SMTP_SSL(host, port, timeout=smtp_config.timeout_seconds,
-                                      context=ssl.create_default_context())
-        else:
-            server = smtplib.SMTP(host, port, timeout=smtp_config.timeout_seconds)
-            if smtp_config.security == "starttls":
-                server.starttls(context=ssl.create_default_context())
-        with server:
-            if smtp_config.username:
-                server.login(smtp_config.username, smtp_config.password("smtp"))
-            server.noop()
-    except smtplib.SMTPAuthenticationError as exc:
-        text = exc.smtp_error.decode("gb18030", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
-        raise TransientError(f"login refused ({exc.smtp_code} {text}); use the authorization code (授权码).") from None
-    except (OSError, smtplib.SMTPException) as exc:
-        raise TransientError(f"cannot talk to {host}:{port}: {exc}") from None
-    return f"{host}:{port} login ok"
+    from mailbridge.notify.transport import SmtpTransport
+
+    return SmtpTransport(smtp_config).check()
 
 
 @click.group("db")
@@ -163,6 +145,24 @@ from = "三门峡市科协信息宣传 <smxskx@163.com>"
 [receipts]
 max_age_days = 0     # the sample mail is old: answer it anyway
 contact = "市科协调宣部 0398-2822345"
+
+[review]
+default_group = "dxb"
+digest_max_age_days = 3650   # the sample mail is old: list it anyway
+
+[[review.groups]]
+id = "dxb"
+name = "调宣部"
+addresses = ["dxb@smxkx.example"]
+
+[[review.groups]]
+id = "kpb"
+name = "科普部"
+addresses = ["kpb@smxkx.example"]
+
+[[review.routes]]
+group = "kpb"
+keywords = ["科普"]
 """
 
 
@@ -190,6 +190,7 @@ def demo(ctx: click.Context, directory: Path) -> None:
     app = App(config_path)
     ctx.obj = app
     from mailbridge.commands.ingest import import_cmd
+    from mailbridge.commands.outbox import digest_cmd
     from mailbridge.commands.ledger import messages_list, submissions_list
     from mailbridge.commands.roster import roster_import
 
@@ -197,6 +198,7 @@ def demo(ctx: click.Context, directory: Path) -> None:
     roster.write_bytes(files("mailbridge.demo").joinpath("roster.csv").read_bytes())
     ctx.invoke(roster_import, file=roster, dry_run=False, partial=False)
     ctx.invoke(import_cmd, paths=(maildir,), receipts=True)
+    ctx.invoke(digest_cmd, no_send=False)
     ctx.invoke(messages_list, as_json=False, disposition=None, mailbox=None)
     ctx.invoke(submissions_list, month=None, unit=None, as_json=False)
     prefix = f"mailbridge -c {os.path.relpath(config_path)}"
@@ -206,7 +208,7 @@ Outputs:
   archive    {directory / 'store'} (raw mail under raw/, attachments under files/)
   config     {config_path}
   roster     {roster} (信息员登记表, imported first)
-  receipts   {directory / 'outbox'} (回执 written as .eml files instead of being sent)
+  outbox     {directory / 'outbox'} (receipts and reviewer digests, as .eml files instead of being sent)
 Try:
   {prefix} submissions list --json
   {prefix} submissions show 1

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from mailbridge.config import Config
+from mailbridge.config import Config, MailboxConfig
 from mailbridge.ledger.models import Message, Submission, Unit, utcnow
 from mailbridge.ledger.queries import articles_in_month
 from mailbridge.notify import outbox
@@ -26,8 +26,9 @@ def why_not(config: Config, row: Message, mail: ParsedMail, subs: list[Submissio
         return "receipts.enabled is false"
     if row.uid is None and not imports:
         return "imported mail (use import --receipts to answer it)"
-    if row.uid is not None and not config.mailbox(row.mailbox).receipts:
-        return f"receipts are off for mailbox {row.mailbox}"
+    box = _mailbox(config, row)
+    if row.uid is not None and (box is None or not box.receipts):
+        return f"receipts are off for mailbox {row.mailbox} (or it is no longer configured)"
     if not sender or "@" not in sender:
         return "no sender address"
     if sender in config.own_addresses:
@@ -43,6 +44,10 @@ def why_not(config: Config, row: Message, mail: ParsedMail, subs: list[Submissio
     if cap and outbox.sent_to_since(s, "receipt", sender, now - timedelta(days=1)) >= cap:
         return f"{cap} receipts already sent to {sender} today (receipts.max_per_sender_per_day)"
     return None
+
+
+def _mailbox(config: Config, row: Message) -> MailboxConfig | None:
+    return next((b for b in config.mailboxes if b.name == row.mailbox), None)
 
 
 def quota_of(config: Config, unit: Unit) -> int | None:
@@ -93,7 +98,7 @@ def receipt_data(s: Session, config: Config, row: Message, subs: list[Submission
             for a in row.attachments if not a.inline
         ],
         "contact": config.receipts.contact,
-        "address": from_address(config) if row.uid is None else config.mailbox(row.mailbox).username,
+        "address": box.username if (box := _mailbox(config, row)) else from_address(config),
     }
 
 

@@ -65,6 +65,16 @@ class SmtpTransport:
                 raise ServerUnavailable(f"login to the {where} failed ({exc}).") from None
         return server
 
+    def check(self) -> str:
+        """Connect and log in (for `doctor`); raises what sending would."""
+        self._server = self._connect()
+        try:
+            self._server.noop()
+        finally:
+            self.close()
+        login = "login ok" if self.config.username else "no login configured"
+        return f"{self.config.host}:{self.config.effective_port} ({self.config.security}) {login}"
+
     def send(self, recipients: list[str], data: bytes, name: str = "") -> None:
         """Send one mail; TransientError (4xx, network) is retried later, PermanentError (5xx) is not."""
         if self._server is None:

@@ -40,7 +40,10 @@ VERBS = {  # longest first: 不采用 must not be read as 采用
 }
 _VERB = re.compile("^(" + "|".join(VERBS) + r")(?=[\s:,、;]|[A-Za-z0-9]|$)")
 _REF = re.compile(r"^([A-Z0-9]{1,12}-\d{4}-\d{2}-\d{3,}|\d{1,9})$", re.I)
-_QUOTE_START = re.compile(r"^(>|-{2,}.*(原始邮件|Original Message)|.*写道:$|发件人:|From:\s|On .* wrote:|回复的原邮件)", re.I)
+# Where the quoted digest begins: clients' quote markers, or the digest's own first lines when a
+# client quotes without a marker (its example lines must never be taken as decisions).
+_QUOTE_START = re.compile(r"^(>|-{2,}.*(原始邮件|Original Message)|.*写道:$|发件人:|From:\s|On .* wrote:|"
+                          r"回复的原邮件|.*以下 ?\d+ ?篇稿件待审|直接回复本邮件即可登记审稿结果|本组口令)", re.I)
 _DATE = re.compile(r"^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?$")
 
 
