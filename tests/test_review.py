@@ -141,7 +141,7 @@ def test_adopt_reject_review_and_the_audit_trail(tmp_path: Path) -> None:
     assert rejected["review_status"] == "rejected" and rejected["decisions"][0]["note"] == "内容与上期重复"
     mb.ok("reject", meeting, "--undo")
     assert show(mb, meeting)["review_status"] == "pending"
-    assert [s["adoptions"] for s in mb.submissions()][0] == record["adoptions"]
+    assert next(s["adoptions"] for s in mb.submissions()) == record["adoptions"]
 
     # The month's scorecard (sanmenxia): 渑池 省级媒体 10 + research 5 = 15; 卢氏 官网 5, 2 of 5
     # sent; 医学会 nothing adopted, but its quota of 1 met: +3.

@@ -250,7 +250,7 @@ def test_custom_profile_file_caps_bonus_and_penalty(tmp_path: Path) -> None:
     ("[profile]\nname = 'x'\n[[channels]]\nid = 'a'\nname = 'A'\npoint = 1\n[[rules]]\n",
      "unknown key 'channels[0].point'"),
     ("[profile]\nname = 'x'\n[[channels]]\nid = 'a'\nname = 'A'\n[[rules]]\nid = 'r'\nname = 'R'\ntype = 'adoption'\n"
-     "channels = ['b']\n", "rules[0].channels names 'b'"),
+     + "channels = ['b']\n", "rules[0].channels names 'b'"),
     ("[profile]\nname = 'x'\nchannels = [\n", "is not valid TOML"),
     ("[[channels]]\nid = 'a'\nname = 'A'\n[[rules]]\nid = 'r'\nname = 'R'\ntype = 'adoption'\n", "missing key 'profile'"),
 ])

@@ -54,7 +54,7 @@ def scorecard(app, month: str | None, week: str | None, quarter: str | None, yea
     else:
         from mailbridge.score.text import words
 
-        labels = words()
+        labels = words(app.config)
         emit_table(f"{labels.period(period)} — {profile.profile.name}", list(labels.rank_headers),
                    [[u.rank or "—", u.unit, u.unit_type_name or "", u.submitted, u.quota,
                      labels.yes if u.quota_met else labels.no, u.adopted, labels.rate(u.rate),
@@ -68,7 +68,7 @@ def _explain(app, card, name: str, as_json: bool) -> None:  # type: ignore[no-un
     if found is None:
         raise ConfigError(f"no unit named {name!r}; see 'mailbridge roster list'.")
     profile = card.profile
-    explain = words("score/explain.j2")
+    explain = words(app.config, "score/explain.j2")
     if as_json:
         record = found.record()
         record["articles"] = [{"id": a.submission_id, "receipt_no": a.receipt_no, "title": a.title,
@@ -84,6 +84,7 @@ def _explain(app, card, name: str, as_json: bool) -> None:  # type: ignore[no-un
                            for ln in found.lines]
         emit_json(record)
         return
-    click.echo(render("score/unit.txt.j2", unit=found, period=card.period, profile=profile, labels=words(),
-                      explain=explain, categories=app.config.category_names(),
-                      channels={c.id: c.name for c in profile.channels}, statuses=words().statuses))
+    labels = words(app.config)
+    click.echo(render(app.config, "score/unit.txt.j2", unit=found, period=card.period, profile=profile,
+                      labels=labels, explain=explain, categories=app.config.category_names(),
+                      channels={c.id: c.name for c in profile.channels}, statuses=labels.statuses), nl=False)

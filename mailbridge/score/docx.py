@@ -65,8 +65,8 @@ def _totals(card: Scorecard) -> dict:
 
 
 def write_docx(card: Scorecard, config: Config, path: Path) -> None:
-    t = words("score/bulletin.j2")
-    labels = words()
+    t = words(config, "score/bulletin.j2")
+    labels = words(config)
     document = docx.Document()
     section = document.sections[0]
     section.page_width, section.page_height = Cm(21), Cm(29.7)  # A4

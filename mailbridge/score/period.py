@@ -52,7 +52,7 @@ def parse(kind: str, value: str) -> Period:
              "quarter": (r"(\d{4})-Q([1-4])", "YYYY-Qn, e.g. 2024-Q3"),
              "year": (r"(\d{4})", "YYYY, e.g. 2024")}
     pattern, form = forms[kind]
-    match = re.fullmatch(pattern, value, re.I)
+    match = re.fullmatch(pattern, value, re.IGNORECASE)
     try:
         if match is None:
             raise ValueError

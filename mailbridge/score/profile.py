@@ -51,7 +51,7 @@ class Channel(_Model):
         return self.points
 
     @model_validator(mode="after")
-    def _tiers_from_zero(self) -> "Channel":
+    def _tiers_from_zero(self) -> Channel:
         if self.tiers and min(t.min_chars for t in self.tiers) != 0:
             raise ValueError("tiers must start at min_chars = 0 so that every article has a tier")
         return self
@@ -134,7 +134,7 @@ class Profile(_Model):
     path: str = Field(default="", exclude=True)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Profile":
+    def _consistent(self) -> Profile:
         ids = [c.id for c in self.channels]
         if len(set(ids)) != len(ids):
             raise ValueError("two channels share an id")

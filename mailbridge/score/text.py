@@ -1,28 +1,24 @@
-"""The words of scorecards and bulletins come from templates/score/ (Jinja2, Simplified Chinese)."""
+"""The words of scorecards and bulletins: templates/score/ (Jinja2, Simplified Chinese), which an
+admin may override by file name from [templates] dir like every other template."""
 from __future__ import annotations
 
-from functools import lru_cache
-from importlib.resources import files
 from typing import Any
 
 import jinja2
 
+from mailbridge.config import Config
+from mailbridge.errors import ConfigError
+from mailbridge.notify.render import environment, render
 
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(files("mailbridge.templates"))),
-        autoescape=False,  # plain text for the terminal, cells and Word runs, never HTML
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+__all__ = ["render", "words"]
 
 
-def render(name: str, **data: Any) -> str:
-    return environment().get_template(name).render(**data)
-
-
-def words(name: str = "score/labels.j2") -> Any:
+def words(config: Config, name: str = "score/labels.j2") -> Any:
     """A template's top-level `{% set %}` values and macros (headers, titles, phrases)."""
-    return environment().get_template(name).module
+    try:
+        return environment(config.templates.dir).get_template(name).module
+    except jinja2.TemplateNotFound:
+        raise ConfigError(f"template {name} not found; it ships with mailbridge, so check [templates] dir.") from None
+    except jinja2.TemplateError as exc:
+        where = f"{exc.filename}:{exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else name
+        raise ConfigError(f"template {where} cannot be used: {exc}; fix it or remove the override.") from None

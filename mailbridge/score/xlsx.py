@@ -48,7 +48,7 @@ def _ranked(sheet: Worksheet, heading: str, units: list[UnitScore], labels, grad
 
 
 def write_xlsx(card: Scorecard, config: Config, path: Path) -> None:
-    labels = words()
+    labels = words(config)
     period = labels.period(card.period)
     graded = bool(card.profile.grades)
     book = Workbook()
@@ -74,7 +74,7 @@ def write_xlsx(card: Scorecard, config: Config, path: Path) -> None:
     detail.append(list(labels.detail_headers))
     for cell in detail[1]:
         cell.font = Font(name=_FONT, bold=True)
-    explain = words("score/explain.j2")
+    explain = words(config, "score/explain.j2")
     categories = config.category_names()
     for u in card.units:
         for line in u.lines:
