@@ -72,10 +72,16 @@ def _parse_date(text: str) -> date | None:
     return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
 
 
-def _by_title(s: Session, title: str, unit: str) -> Submission:
-    wanted = _norm(title)
-    subs = [sub for sub in s.scalars(select(Submission).where(Submission.status != "superseded"))
-            if _norm(sub.title) == wanted]
+def _titles(s: Session) -> dict[str, list[Submission]]:
+    """Current versions by normalised title, built once per sheet (old sheets have no receipt numbers)."""
+    index: dict[str, list[Submission]] = {}
+    for sub in s.scalars(select(Submission).where(Submission.status != "superseded")):
+        index.setdefault(_norm(sub.title), []).append(sub)
+    return index
+
+
+def _by_title(index: dict[str, list[Submission]], title: str, unit: str) -> Submission:
+    subs = index.get(_norm(title), [])
     if unit:
         subs = [sub for sub in subs if sub.unit is not None and unit_key(sub.unit.name) == unit_key(unit)]
     if len(subs) == 1:
@@ -101,6 +107,7 @@ def import_sheet(s: Session, config: Config, filename: str, data: bytes, actor: 
                           "must name its columns in one row.")
     _, grid, (top, cols) = found
     result = SheetResult()
+    index: dict[str, list[Submission]] | None = None
 
     def cell(row: list[str], name: str) -> str:
         c = cols.get(name)
@@ -121,7 +128,9 @@ def import_sheet(s: Session, config: Config, filename: str, data: bytes, actor: 
             result.errors.append(f"row {line}: date {cell(row, 'date')!r} is not a date like 2024-09-15")
             continue
         try:
-            sub = decisions.find_submission(s, ref) if ref else _by_title(s, title, unit)
+            if not ref and index is None:
+                index = _titles(s)
+            sub = decisions.find_submission(s, ref) if ref else _by_title(index or {}, title, unit)
             rows = decisions.adopt(s, config, sub, [c for c in _SPLIT.split(channels) if c], on, actor, "sheet")
         except decisions.DecisionError as exc:
             result.errors.append(f"row {line}: {exc.message.rstrip('.')}")
