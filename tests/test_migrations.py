@@ -50,3 +50,36 @@ def test_command_creates_empty_database_at_head(tmp_path: Path) -> None:
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
     db.dispose()
+
+
+def test_upgrade_keeps_rows_that_point_at_a_rebuilt_table(tmp_path: Path) -> None:
+    """SQLite batch migrations rebuild a table (copy, DROP, rename): rows of other tables that point
+    at it (adoptions and decisions at submissions) must neither block the DROP nor be lost."""
+    from alembic import command
+
+    from mailbridge.ledger.db import alembic_config
+
+    db = Database(f"sqlite:///{tmp_path}/m.db")
+    cfg = alembic_config(db.engine)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+    with db.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO messages (id, mailbox, folder, sha256, size, received_at, state, attempts, action_pending,"
+            " created_at) VALUES (1, 'import', 'x', 'ab', 1, '2024-09-01 02:00:00', 'processed', 1, 0,"
+            " '2024-09-01 02:00:00')"))
+        conn.execute(text(
+            "INSERT INTO submissions (id, message_row_id, receipt_no, title, text, body_chars, status, flags, links,"
+            " month, created_at, review_status) VALUES (1, 1, 'SMX-2024-09-0001', 't', 'x', 1, 'received', '[]',"
+            " '[]', '2024-09', '2024-09-01 02:00:00', 'adopted')"))
+        conn.execute(text(
+            "INSERT INTO adoptions (submission_id, channel, adopted_on, actor, via, created_at)"
+            " VALUES (1, 'website', '2024-09-02', 'cli', 'cli', '2024-09-02 02:00:00')"))
+    before, after = upgrade(db.engine)
+    assert (before, after) == ("0004", head_revision())
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT submission_id, channel FROM adoptions")).all() == [(1, "website")]
+        assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1  # enforced again afterwards
+    db.dispose()

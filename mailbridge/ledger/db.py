@@ -71,9 +71,24 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the schema to head; returns (before, after)."""
     before = _guard(lambda: current_revision(engine), engine)
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        # SQLite batch migrations rebuild a table (copy, DROP, rename); with foreign keys enforced
+        # the DROP fails once other tables' rows point at it. SQLite's own recipe (lang_altertable
+        # "12 steps") turns enforcement off around the change and checks the keys before commit;
+        # the pragma is ignored inside a transaction, so it goes to the driver before BEGIN.
+        raw = conn.connection.dbapi_connection if engine.dialect.name == "sqlite" else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all() if raw is not None else []
+                if broken:
+                    raise RuntimeError(f"migration left {len(broken)} broken foreign key(s), e.g. {broken[0]}")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
     return before, head_revision()
 
 

@@ -109,8 +109,15 @@ def _table(document, headers: list[str], rows: list[list[str]]) -> None:  # type
         cells = table.add_row().cells
         for cell, text in zip(cells, row):
             _cell(cell, text)
+    # Word honours cell widths only with autofit off and a width on every cell of a column;
+    # the unit column takes what the six figure columns leave of the 15.6 cm text width.
+    table.autofit = False
+    widths = [Cm(1.4), Cm(5.6)] + [Cm(8.5 / (len(headers) - 2))] * (len(headers) - 2)
+    for column, width in zip(table.columns, widths):
+        column.width = width  # the table grid, which WPS and LibreOffice go by
     for row in table.rows:
-        row.cells[1].width = Cm(6)
+        for cell, width in zip(row.cells, widths):
+            cell.width = width  # the cells, which Word goes by
 
 
 def _cell(cell, text: str, bold: bool = False) -> None:  # type: ignore[no-untyped-def]
