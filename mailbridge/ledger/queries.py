@@ -6,7 +6,16 @@ from collections.abc import Iterable
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from mailbridge.ledger.models import Submission
+from mailbridge.config import Config
+from mailbridge.ledger.models import Submission, Unit
+
+
+def quota_of(config: Config, unit: Unit) -> int | None:
+    """A unit's monthly quota: its own (roster 任务数), else its type's; None for a unit with no type."""
+    if unit.quota is not None:
+        return unit.quota
+    kind = config.unit_type(unit.type) if unit.type else None
+    return kind.quota if kind else None
 
 
 def articles_in_month(s: Session, unit_id: int, month: str) -> int:

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config, MailboxConfig
-from mailbridge.ledger.models import Message, Submission, Unit, utcnow
-from mailbridge.ledger.queries import articles_in_month
+from mailbridge.ledger.models import Message, Submission, utcnow
+from mailbridge.ledger.queries import articles_in_month, quota_of
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose, from_address
 from mailbridge.notify.render import render_mail
@@ -48,14 +48,6 @@ def why_not(config: Config, row: Message, mail: ParsedMail, subs: list[Submissio
 
 def _mailbox(config: Config, row: Message) -> MailboxConfig | None:
     return next((b for b in config.mailboxes if b.name == row.mailbox), None)
-
-
-def quota_of(config: Config, unit: Unit) -> int | None:
-    """A unit's monthly quota: its own (roster 任务数), else its type's; None without a type."""
-    if unit.quota is not None:
-        return unit.quota
-    kind = config.unit_type(unit.type) if unit.type else None
-    return kind.quota if kind else None
 
 
 def receipt_data(s: Session, config: Config, row: Message, subs: list[Submission]) -> dict:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mailbridge.config import Config
 from mailbridge.ledger.models import Submission, Unit
-from mailbridge.ledger.queries import articles_per_unit_month
+from mailbridge.ledger.queries import articles_per_unit_month, quota_of
 from mailbridge.score.period import Period
 from mailbridge.score.profile import Profile, load_profile
 from mailbridge.score.rules import Article, Line, UnitFacts, apply
@@ -87,13 +87,6 @@ def number(value: float) -> int | float:
     return int(value) if value == int(value) else value
 
 
-def _quota(config: Config, unit: Unit) -> int | None:
-    if unit.quota is not None:
-        return unit.quota
-    kind = config.unit_type(unit.type) if unit.type else None
-    return kind.quota if kind else None
-
-
 def _articles(s: Session, config: Config, period: Period) -> dict[int, list[Article]]:
     """Each unit's articles whose newest version arrived in the period."""
     subs = list(s.scalars(
@@ -139,7 +132,7 @@ def evaluate(s: Session, config: Config, period: Period, today: date | None = No
     card = Scorecard(period, profile)
     for unit in units:
         arts = articles.get(unit.id, [])
-        monthly = _quota(config, unit)
+        monthly = quota_of(config, unit)
         rules = profile.units.get(unit.name)
         facts = UnitFacts(unit.name, monthly, arts, {m: counts.get((unit.id, m), 0) for m in period.months},
                           dict(rules.required) if rules else {})
