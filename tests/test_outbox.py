@@ -148,6 +148,17 @@ def test_permanent_refusal_fails_visibly_and_retry_resends(tmp_path: Path, smtp_
     assert mb.run("outbox", "retry", "999").returncode == 2
 
 
+def test_163_throttling_with_a_5xx_code_is_retried(tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    server = smtp_server()
+    server.fail_next("550 MI:STC 发件人当天内累计邮件数量超过限制")
+    mb = installation(tmp_path, server)
+    assert mb.run("import", "--receipts", str(write_mails(tmp_path / "in", make_mail(1)))).returncode == 3
+    [row] = outbox(mb)
+    assert row["status"] == "pending" and "MI:STC" in row["last_error"]
+    mb.ok("outbox", "flush")
+    assert outbox(mb)[0]["status"] == "sent" and len(server.received) == 1
+
+
 def test_gives_up_after_max_attempts(tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
     server = smtp_server()
     server.fail_next(*["451 4.3.0 try later"] * 3)

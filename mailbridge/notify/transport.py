@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import smtplib
 import ssl
 from email.utils import parseaddr
@@ -107,9 +108,14 @@ class PartialDelivery(Exception):
     """Sent, but some recipients were refused."""
 
 
+# NetEase's throttling markers (its SMTP error-code help page): too many connections, mails or
+# recipients for now. 163 sends some of them with a 5xx code, yet they only mean "later".
+_THROTTLED = re.compile(r"\b(HL:(ICC|IFC|IHU|MEP)|RP:(CEL|DRC|QRC|TRC)|MI:(CEL|SFQ|STC|SPB))\b")
+
+
 def _raise(code: int, text: str) -> None:
     message = f"{code} {text}".strip()
-    if 400 <= code < 500:  # 421/450/451: busy, greylisting, 163's rate limits — try again later
+    if 400 <= code < 500 or _THROTTLED.search(text):  # busy, greylisting, rate limits: try later
         raise TransientError(message)
     raise PermanentError(message)
 
