@@ -114,7 +114,7 @@ def looks_like_reply(config: Config, mail: ParsedMail) -> bool:
     """A digest's token anywhere, or decision lines from a reviewer's address."""
     if _tokens(mail):
         return True
-    return is_reviewer(config, (mail.sender or "").lower()) and bool(parse(mail.text or "", date.today()))
+    return is_reviewer(config, (mail.sender or "").lower()) and bool(parse(mail.text or "", decisions.today(config)))
 
 
 def answer(s: Session, config: Config, row: Message, mail: ParsedMail) -> str:
