@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import logging
 import queue
 import socket
@@ -194,16 +195,25 @@ class ImapSource:
             return
         log.info("mailbox %s/%s: %d new message(s) after UID %d", self.box.name, folder, len(uids), last_uid)
         total = len(uids)
-        for batch in self._fetched(client, uids):
-            for uid, raw, arrived, sha in batch:
-                outcome = self.pipeline.ingest(raw, Origin(self.box.name, folder, uidvalidity, uid, arrived), sha)
+        batches = self._batches(client, uids)
+        batch_ends = {batch[-1] for batch, _ in batches}
+        done = last_uid
+        # closing(): on an error the fetch thread stops before the connection is logged out.
+        with contextlib.closing(self._fetched(client, batches)) as fetched:
+            messages = ((raw, Origin(self.box.name, folder, uidvalidity, uid, arrived), sha)
+                        for batch in fetched for uid, raw, arrived, sha in batch)
+            for outcome in self.pipeline.ingest_many(messages):  # parsed on a second core
                 stats.fetched += 1
                 stats.new += outcome.new
                 if outcome.new and outcome.disposition:
                     stats.dispositions[outcome.disposition] = stats.dispositions.get(outcome.disposition, 0) + 1
                 self.progress(stats.fetched, total)
-            self._save_last_uid(folder, batch[-1][0] if batch else last_uid)
-            lease.acquire(self.db, f"poll:{self.box.name}", self.owner)  # renew during long back-fills
+                done = outcome.origin.uid
+                if done in batch_ends:  # a whole batch is in the books
+                    self._save_last_uid(folder, done)
+                    lease.acquire(self.db, f"poll:{self.box.name}", self.owner)  # renew during long back-fills
+        if done not in batch_ends:
+            self._save_last_uid(folder, done)
         self._apply_actions(client, folder, uidvalidity)
 
     def _folder_state(self, folder: str, uidvalidity: int) -> int:
@@ -228,14 +238,14 @@ class ImapSource:
                                                        FolderState.folder == folder))
             state.last_uid = max(state.last_uid, uid)
 
-    def _fetched(self, client: IMAPClient, uids: list[int]) -> Iterator[list[tuple[int, bytes, object, str]]]:
+    def _fetched(self, client: IMAPClient, batches: list[tuple[list[int], int]]
+                 ) -> Iterator[list[tuple[int, bytes, object, str]]]:
         """Batches of (uid, raw, internaldate, sha256), fetched and archived ahead on a second thread.
 
         Fetching waits on the network while parsing works the CPU, so the two overlap. What is
         fetched but not yet processed stays within two batches' worth of bytes, so a run of
         50 MB messages is fetched one at a time and memory stays flat.
         """
-        batches = self._batches(client, uids)
         archive = self.pipeline.archive
         budget = _ByteBudget(2 * self.box.batch_megabytes * 1024 * 1024)
         out: queue.Queue = queue.Queue()
