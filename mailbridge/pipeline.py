@@ -15,9 +15,9 @@ from datetime import datetime, timezone
 from typing import Iterable, Iterator
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
-from sqlalchemy.sql.expression import ColumnElement, CompoundSelect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement, CompoundSelect
 
 from mailbridge.attribute.match import attribute
 from mailbridge.config import Config
@@ -160,7 +160,7 @@ class Pipeline:
             return job
         parser = InProcess(self.archive, self._parse_limits)
         parser.submit(job, raw)
-        return self._settle(job, parser, parser.result())
+        return self._settle(job, self._parsed(job, parser))
 
     def _begin(self, row_id: int, counted: Job | None = None) -> Job | str:
         """Count an attempt before parsing: a mail that kills the process (out of memory, a hung
@@ -183,15 +183,22 @@ class Pipeline:
             return self._quarantine(row_id, f"message is {job.size // MB} MB, over ingest.max_message_mb")
         return job
 
-    def _settle(self, job: Job, parser: InProcess | ParseWorker, parsed: Parsed) -> str:
-        """Commit what the parse stage made of a job; a worker that died on it is a failed attempt."""
-        while parsed.crashed:
+    def _parsed(self, job: Job, parser: InProcess | ParseWorker) -> Parsed | str:
+        """The parse of a submitted job. A worker that died on it is a failed attempt: counted like
+        a crash of this process, then the job is tried again in a new worker (or quarantined)."""
+        while (parsed := parser.result()).crashed:
             log.warning("message %s: the parse worker died (%s); restarted", job.row_id, parsed.crashed)
             again = self._begin(job.row_id)
             if not isinstance(again, Job):
                 return again
             parser.submit(again)
-            parsed = parser.result()
+        assert parsed.row_id == job.row_id, (parsed.row_id, job.row_id)
+        return parsed
+
+    def _settle(self, job: Job, parsed: Parsed | str) -> str:
+        """Commit what the parse stage made of a job."""
+        if isinstance(parsed, str):  # nothing left to commit (quarantined after a crash)
+            return parsed
         if parsed.transient:
             raise TransientError(parsed.transient)
         if parsed.error or parsed.mail is None:
@@ -321,7 +328,7 @@ class Pipeline:
         try:
             for raw, origin, sha in messages:
                 sha = sha or self.archive.put_raw(raw)  # stage 1: archive (fsynced)
-                parsed = held[2].result() if held else None  # the worker is free from here on
+                parsed = self._parsed(held[1], held[2]) if held else None  # the worker is free from here on
                 row_id, new = self.record(raw, origin, sha, count_attempt=True)  # stage 1: record
                 job = self._begin(row_id, Job(row_id, sha, len(raw)) if new else None)
                 if isinstance(job, Job):  # stage 2: parse, while message k is committed below
@@ -329,14 +336,14 @@ class Pipeline:
                     parser.submit(job, raw)
                 del raw
                 if held:  # stage 3: commit message k
-                    held[0].disposition = self._settle(held[1], held[2], parsed)
+                    held[0].disposition = self._settle(held[1], parsed)
                     yield held[0]
                 outcome = Outcome(row_id, new, None if isinstance(job, Job) else job, origin)
                 held = (outcome, job, parser) if isinstance(job, Job) else None
                 if held is None:
                     yield outcome
             if held:
-                held[0].disposition = self._settle(held[1], held[2], held[2].result())
+                held[0].disposition = self._settle(held[1], self._parsed(held[1], held[2]))
                 yield held[0]
         finally:
             if worker is not None:

@@ -51,6 +51,7 @@ class Job:
 class Parsed:
     """What the parse stage made of a job: a mail and its articles, or why not."""
 
+    row_id: int | None = None
     mail: mime.ParsedMail | None = None
     drafts: list[Draft] | None = None
     error: str | None = None  # the message cannot be parsed: it is quarantined with this reason
@@ -83,14 +84,14 @@ def run(job: Job, archive: Archive, limits: Limits, raw: bytes | None = None) ->
     try:
         raw = raw if raw is not None else archive.read_raw(job.sha256)
     except OSError as exc:
-        return Parsed(transient=f"archived message {job.sha256} cannot be read: {exc.strerror}")
+        return Parsed(job.row_id, transient=f"archived message {job.sha256} cannot be read: {exc.strerror}")
     try:
         mail, drafts = parse_stage(raw, archive, limits)
     except TransientError as exc:
-        return Parsed(transient=str(exc))
+        return Parsed(job.row_id, transient=str(exc))
     except Exception as exc:  # anything the parser cannot take: keep it, say why, carry on
-        return Parsed(error=f"cannot be parsed: {type(exc).__name__}: {exc}"[:500], trace=traceback.format_exc())
-    return Parsed(mail, drafts)
+        return Parsed(job.row_id, error=f"cannot be parsed: {type(exc).__name__}: {exc}"[:500], trace=traceback.format_exc())
+    return Parsed(job.row_id, mail, drafts)
 
 
 class InProcess:
