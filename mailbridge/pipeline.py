@@ -75,6 +75,16 @@ class Origin:
     arrived: datetime | None = None  # IMAP INTERNALDATE: the arrival time the notices count by
 
 
+@dataclass(frozen=True)
+class Fingerprint:
+    """What identifies a message's bytes, worked out before the ledger is touched."""
+
+    sha256: str  # of the raw bytes: the archive's name for them
+    message_id: str | None
+    content_hash: str  # Message-ID and body: equal for one message delivered twice
+    size: int
+
+
 @dataclass
 class Outcome:
     row_id: int
@@ -97,19 +107,21 @@ class Pipeline:
         self._parse_limits = Limits(self.limits.max_attachment_mb * MB, self.limits.max_expanded_mb * MB)
 
     # -- stage 1: archive and record -------------------------------------------------------------
-    def record(self, raw: bytes, origin: Origin, sha: str | None = None,
-               count_attempt: bool = False) -> tuple[int, bool]:
-        """Archive the bytes (unless the caller already did: `sha`) and create the ledger row.
-
-        Returns (row id, whether it is new). With `count_attempt` a new row is created with its
-        first processing attempt already counted (the caller parses it next).
-        """
+    def fingerprint(self, raw: bytes, sha: str | None = None) -> Fingerprint:
+        """Archive the bytes (unless the caller already did: `sha`) and say what identifies them."""
         sha = sha or self.archive.put_raw(raw)
         message_id = mime.message_id_of(raw)
-        chash = mime.content_hash(raw, message_id)
+        return Fingerprint(sha, message_id, mime.content_hash(raw, message_id), len(raw))
+
+    def record(self, fp: Fingerprint, origin: Origin, count_attempt: bool = False) -> tuple[int, bool]:
+        """Create the ledger row of archived bytes. Returns (row id, whether it is new).
+
+        With `count_attempt` a new row is created with its first processing attempt already
+        counted (the caller parses it next).
+        """
         try:
             with self.db.engine.begin() as conn:
-                existing = self._find(conn, origin, sha, message_id)
+                existing = self._find(conn, origin, fp)
                 if existing is not None:
                     return existing, False
                 row_id = conn.execute(_RECORD, dict(
@@ -117,10 +129,10 @@ class Pipeline:
                     folder=origin.folder,
                     uidvalidity=origin.uidvalidity,
                     uid=origin.uid,
-                    message_id=message_id,
-                    sha256=sha,
-                    content_hash=chash,
-                    size=len(raw),
+                    message_id=fp.message_id,
+                    sha256=fp.sha256,
+                    content_hash=fp.content_hash,
+                    size=fp.size,
                     received_at=origin.arrived or utcnow(),
                     state="archived",
                     attempts=1 if count_attempt else 0,
@@ -128,19 +140,19 @@ class Pipeline:
                 return row_id, True
         except IntegrityError:  # another poller recorded it a moment ago
             with self.db.engine.begin() as conn:
-                found = self._find(conn, origin, sha, message_id)
+                found = self._find(conn, origin, fp)
             if found is None:
                 raise
             return found, False
 
-    def _find(self, conn: Connection, origin: Origin, sha: str, message_id: str | None) -> int | None:
+    def _find(self, conn: Connection, origin: Origin, fp: Fingerprint) -> int | None:
         if origin.uid is None:  # imports: the same bytes from the same file are the same message
-            return conn.scalar(_FIND_IMPORT, dict(mailbox=origin.mailbox, folder=origin.folder, sha256=sha))
+            return conn.scalar(_FIND_IMPORT, dict(mailbox=origin.mailbox, folder=origin.folder, sha256=fp.sha256))
         # After a UIDVALIDITY change the server renumbers the folder: the same bytes under the same
         # Message-ID are the message we already have, so its row is re-keyed, not duplicated (mbsync).
-        rows = conn.execute(_FIND_HERE_OR_MOVED if message_id else _FIND_HERE_OR_MOVED_NO_ID, dict(
+        rows = conn.execute(_FIND_HERE_OR_MOVED if fp.message_id else _FIND_HERE_OR_MOVED_NO_ID, dict(
             mailbox=origin.mailbox, folder=origin.folder, uidvalidity=origin.uidvalidity, uid=origin.uid,
-            sha256=sha, message_id=message_id)).all()
+            sha256=fp.sha256, message_id=fp.message_id)).all()
         for row_id, uidvalidity, uid in rows:
             if (uidvalidity, uid) == (origin.uidvalidity, origin.uid):
                 return row_id
@@ -305,12 +317,12 @@ class Pipeline:
 
     # -- all stages, and the leftovers of a crash ------------------------------------------------
     def ingest(self, raw: bytes, origin: Origin, sha: str | None = None) -> Outcome:
-        (outcome,) = self.ingest_many([(raw, origin, sha)], parallel=False)
+        (outcome,) = self.ingest_many([(raw, origin, self.fingerprint(raw, sha))], parallel=False)
         return outcome
 
-    def ingest_many(self, messages: Iterable[tuple[bytes, Origin, str | None]],
+    def ingest_many(self, messages: Iterable[tuple[bytes, Origin, Fingerprint | None]],
                     parallel: bool = True) -> Iterator[Outcome]:
-        """ingest() for a stream of (raw, origin, sha or None), outcomes in the same order.
+        """ingest() for a stream of (raw, origin, fingerprint or None), outcomes in the same order.
 
         With `parallel`, a worker process parses message k+1 while this one commits message k:
 
@@ -326,11 +338,11 @@ class Pipeline:
         worker = ParseWorker(self.archive.root, self._parse_limits) if parallel else None
         held: tuple[Outcome, Job, InProcess | ParseWorker] | None = None  # being parsed
         try:
-            for raw, origin, sha in messages:
-                sha = sha or self.archive.put_raw(raw)  # stage 1: archive (fsynced)
+            for raw, origin, fp in messages:
+                fp = fp or self.fingerprint(raw)  # stage 1: archive (fsynced)
                 parsed = self._parsed(held[1], held[2]) if held else None  # the worker is free from here on
-                row_id, new = self.record(raw, origin, sha, count_attempt=True)  # stage 1: record
-                job = self._begin(row_id, Job(row_id, sha, len(raw)) if new else None)
+                row_id, new = self.record(fp, origin, count_attempt=True)  # stage 1: record
+                job = self._begin(row_id, Job(row_id, fp.sha256, fp.size) if new else None)
                 if isinstance(job, Job):  # stage 2: parse, while message k is committed below
                     parser = worker if worker is not None and job.size < LOCAL_FROM else here
                     parser.submit(job, raw)
