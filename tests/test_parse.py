@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import io
 import quopri
@@ -198,3 +199,18 @@ def test_body_article_title_chars_and_signature() -> None:
 def test_base64_runs_are_the_regex_runs(pieces: list[bytes]) -> None:
     raw = b"".join(pieces)
     assert list(mime._base64_runs(raw)) == [m.span() for m in mime._BASE64_RUN.finditer(raw)]
+
+
+@given(st.lists(st.sampled_from([b"QUJD", b"QUI=", b"QQ==", b"\r\n", b"\n", b"=", b"A", b"-", b" ", b"\xff"]),
+                max_size=40))
+def test_fast_base64_decodes_exactly_as_the_stdlib(pieces: list[bytes]) -> None:
+    encoded = b"".join(pieces)
+    try:
+        expected: bytes | type[Exception] = binascii.a2b_base64(encoded)
+    except binascii.Error:
+        expected = binascii.Error
+    try:
+        got: bytes | type[Exception] = mime.unbase64(memoryview(encoded))
+    except binascii.Error:
+        got = binascii.Error
+    assert got == expected

@@ -20,6 +20,11 @@ from typing import Callable, Iterator
 
 from mailparser.utils import convert_mail_date
 
+try:
+    from pybase64 import b64decode as _simd_b64decode
+except ImportError:  # an optional speed-up: without it the stdlib decodes, a little slower
+    _simd_b64decode = None
+
 from mailbridge.parse import charsets, classify
 from mailbridge.parse.documents import is_document
 from mailbridge.parse.headers import decode_address, decode_param, decode_text, raw_header, raw_headers
@@ -161,6 +166,19 @@ def _base64_runs(raw: bytes) -> Iterator[tuple[int, int]]:
         pos = end
 
 
+def unbase64(encoded: bytes | memoryview) -> bytes:
+    """`binascii.a2b_base64`, through pybase64's SIMD decoder (ten times faster) when the text is
+    plain base64 in lines, as mail clients write it. Anything else (stray characters, padding in
+    the middle, a truncated end) takes the stdlib's lenient decoder, so the bytes are always the
+    ones the stdlib gives."""
+    if _simd_b64decode is not None:
+        try:
+            return _simd_b64decode(bytes(encoded).translate(None, b"\r\n"), validate=True)
+        except ValueError:  # binascii.Error
+            pass
+    return binascii.a2b_base64(encoded)  # skips the line breaks
+
+
 # Stores decoded pieces of a file in the archive and returns (sha256, size).
 Spill = Callable[[Iterator[bytes]], tuple[str, int]]
 
@@ -171,7 +189,7 @@ def _decoded_pieces(raw: bytes, start: int, end: int) -> Iterator[bytes]:
         cut = min(end, start + _SPILL_PIECE)
         if cut < end:  # end each piece on a line break, so no base64 quantum is split
             cut = raw.find(b"\n", cut, end) + 1 or end
-        yield binascii.a2b_base64(view[start:cut])
+        yield unbase64(view[start:cut])
         start = cut
 
 
@@ -183,7 +201,7 @@ def _payload(part: Message, raw: bytes, runs: dict[str, tuple[int, int]], spill:
             start, end = runs[body.strip()]
             if spill is not None and end - start > _SPILL_FROM:
                 return spill(_decoded_pieces(raw, start, end))
-            return binascii.a2b_base64(memoryview(raw)[start:end])  # skips the line breaks
+            return unbase64(memoryview(raw)[start:end])
         # Not a plain base64 body after all: put the cut bytes back and decode as usual.
         restored = body.encode("ascii", "surrogateescape")
         for token, (start, end) in runs.items():
