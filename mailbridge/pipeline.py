@@ -225,7 +225,9 @@ class Pipeline:
         raise AssertionError("unreachable")
 
     def _commit(self, row_id: int, mail: mime.ParsedMail, drafts: list[Draft]) -> str:
-        with self.db.session() as s:
+        # No autoflush: nothing read here depends on what this transaction changes, so the row's
+        # changes and the new submissions go out together (one UPDATE, one INSERT) at the commit.
+        with self.db.session() as s, s.no_autoflush:
             row = s.get(Message, row_id)
             if row.state == "processed":
                 return row.disposition
@@ -233,22 +235,19 @@ class Pipeline:
             row.message_id = row.message_id or mail.message_id
             if row.uid is None:  # imports: the arrival time is in the topmost Received header
                 row.received_at = mail.arrived or mail.date or row.received_at
-            with s.no_autoflush:  # the row's changes go out in one UPDATE, at the flush below
-                if mail.parts:  # a plain multi-row INSERT: the ORM would insert them one by one
-                    s.execute(_ATTACH, [
-                        dict(message_row_id=row.id, position=i, filename=p.filename, content_type=p.content_type,
-                             size=p.size, sha256=p.sha256, kind=p.kind, inline=p.inline, flags=sorted(p.flags))
-                        for i, p in enumerate(mail.parts, start=1)
-                    ])
-                disposition, reason = self._decide(s, row, mail)
+            if mail.parts:  # a plain multi-row INSERT: the ORM would insert them one by one
+                s.execute(_ATTACH, [
+                    dict(message_row_id=row.id, position=i, filename=p.filename, content_type=p.content_type,
+                         size=p.size, sha256=p.sha256, kind=p.kind, inline=p.inline, flags=sorted(p.flags))
+                    for i, p in enumerate(mail.parts, start=1)
+                ])
+            disposition, reason = self._decide(s, row, mail)
             row.disposition, row.reason = disposition, reason
             if disposition == "submission":
                 row.dedup_key = row.content_hash
-                s.flush()
                 by_sha = {a.sha256: a for a in s.execute(_ATTACHMENT_IDS, {"row_id": row.id})
                           } if any(draft.document for draft in drafts) else {}
                 subs = [self._add_submission(s, row, draft, by_sha) for draft in drafts]
-                s.flush()
                 attribute(s, self.config, row, subs)
             self._finish(row)
             return disposition
