@@ -59,9 +59,10 @@ _FIND_HERE_OR_MOVED = _here_or_moved(_M.c.message_id == bindparam("message_id"))
 _FIND_HERE_OR_MOVED_NO_ID = _here_or_moved(_M.c.message_id.is_(None))
 _ATTACH = insert(_A)
 _ATTACHMENT_IDS = select(_A.c.id, _A.c.sha256).where(_A.c.message_row_id == bindparam("row_id"))
-_ORIGINAL = select(Message).where(Message.dedup_key == bindparam("dedup_key"), Message.id != bindparam("row_id"))
-_BUMP_COUNTER = (update(Counter).where(Counter.name == bindparam("counter")).values(value=Counter.value + 1)
-                 .returning(Counter.value).execution_options(synchronize_session=False))
+_ORIGINAL = select(_M.c.id, _M.c.mailbox, _M.c.folder, _M.c.uid).where(
+    _M.c.dedup_key == bindparam("dedup_key"), _M.c.id != bindparam("row_id")).limit(1)
+_C = Counter.__table__
+_BUMP_COUNTER = update(_C).where(_C.c.name == bindparam("counter")).values(value=_C.c.value + 1).returning(_C.c.value)
 
 
 @dataclass(frozen=True)
@@ -225,9 +226,7 @@ class Pipeline:
         raise AssertionError("unreachable")
 
     def _commit(self, row_id: int, mail: mime.ParsedMail, drafts: list[Draft]) -> str:
-        # No autoflush: nothing read here depends on what this transaction changes, so the row's
-        # changes and the new submissions go out together (one UPDATE, one INSERT) at the commit.
-        with self.db.session() as s, s.no_autoflush:
+        with self.db.session() as s:
             row = s.get(Message, row_id)
             if row.state == "processed":
                 return row.disposition
@@ -235,22 +234,32 @@ class Pipeline:
             row.message_id = row.message_id or mail.message_id
             if row.uid is None:  # imports: the arrival time is in the topmost Received header
                 row.received_at = mail.arrived or mail.date or row.received_at
-            if mail.parts:  # a plain multi-row INSERT: the ORM would insert them one by one
-                s.execute(_ATTACH, [
-                    dict(message_row_id=row.id, position=i, filename=p.filename, content_type=p.content_type,
-                         size=p.size, sha256=p.sha256, kind=p.kind, inline=p.inline, flags=sorted(p.flags))
-                    for i, p in enumerate(mail.parts, start=1)
-                ])
+            self._add_attachments(s, row, mail.parts)
             disposition, reason = self._decide(s, row, mail)
             row.disposition, row.reason = disposition, reason
             if disposition == "submission":
                 row.dedup_key = row.content_hash
-                by_sha = {a.sha256: a for a in s.execute(_ATTACHMENT_IDS, {"row_id": row.id})
-                          } if any(draft.document for draft in drafts) else {}
+                by_sha = self._attachment_ids(s, row) if any(draft.document for draft in drafts) else {}
                 subs = [self._add_submission(s, row, draft, by_sha) for draft in drafts]
+                s.flush()
                 attribute(s, self.config, row, subs)
             self._finish(row)
             return disposition
+
+    # Core statements on the session's connection: they need none of the ORM's pending changes, so
+    # none is flushed for them, and the row's changes go out in one UPDATE at the flush above.
+    @staticmethod
+    def _add_attachments(s: Session, row: Message, parts: list[mime.Part]) -> None:
+        if parts:  # one multi-row INSERT (the ORM inserts them one by one)
+            s.connection().execute(_ATTACH, [
+                dict(message_row_id=row.id, position=i, filename=p.filename, content_type=p.content_type,
+                     size=p.size, sha256=p.sha256, kind=p.kind, inline=p.inline, flags=sorted(p.flags))
+                for i, p in enumerate(parts, start=1)
+            ])
+
+    @staticmethod
+    def _attachment_ids(s: Session, row: Message) -> dict[str, Row]:
+        return {a.sha256: a for a in s.connection().execute(_ATTACHMENT_IDS, {"row_id": row.id})}
 
     def _decide(self, s: Session, row: Message, mail: mime.ParsedMail) -> tuple[str, str | None]:
         if mail.bounce:
@@ -266,7 +275,7 @@ class Pipeline:
         if forms and not any(p.kind == "document" and "roster_form" not in p.flags for p in mail.parts):
             names = ", ".join(p.filename for p in forms)
             return "ignored", f"roster form (信息员登记表) {names}: see 'mailbridge roster forms'"
-        original = s.scalar(_ORIGINAL, {"dedup_key": row.content_hash, "row_id": row.id})
+        original = s.connection().execute(_ORIGINAL, {"dedup_key": row.content_hash, "row_id": row.id}).first()
         if original is not None:
             row.duplicate_of = original.id
             where = f"{original.mailbox}/{original.folder}" if original.uid is not None else "an import"
@@ -294,7 +303,7 @@ class Pipeline:
     @staticmethod
     def _next(s: Session, name: str) -> int:
         # UPDATE first: the row lock (PostgreSQL) / write lock (SQLite) makes numbers unique.
-        bumped = s.execute(_BUMP_COUNTER, {"counter": name}).scalar()
+        bumped = s.connection().execute(_BUMP_COUNTER, {"counter": name}).scalar()
         if bumped is None:
             s.add(Counter(name=name, value=1))
             s.flush()

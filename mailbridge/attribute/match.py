@@ -87,7 +87,6 @@ def link_version(s: Session, config: Config, sub: Submission, received_at) -> No
     """Make `sub` the newest version of a near-identical earlier article of the same unit."""
     if sub.unit_id is None:
         return
-    s.flush()  # `sub` gets its id, and what earlier calls superseded is seen (callers may not autoflush)
     since = received_at - timedelta(days=config.attribution.resubmission_days)
     earlier = s.scalars(
         select(Submission).join(Message, Submission.message_row_id == Message.id).where(
