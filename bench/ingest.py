@@ -343,15 +343,24 @@ def pyspy_threads(path: Path) -> Counter:
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if stack and count.isdigit():
-            per_thread[_thread_name(stack.split(";")[0])] += int(count)
+            per_thread[_thread_name(stack.split(";"))[0]] += int(count)
     return per_thread
 
 
-def _thread_name(frame: str) -> str:
-    # "thread (0x7f..): MainThread" or "thread (1234): fetch-bench": keep the name only. A thread
-    # with no name yet is the main thread before `threading` is imported (interpreter start-up).
+def _thread_name(frames: list[str]) -> tuple[str, list[str]]:
+    """The thread a stack was sampled in, and the stack's own frames.
+
+    With --subprocesses a stack starts with `process PID:"argv"`, then `thread (0x7f..): Name`;
+    the parse worker's threads are named after it. A thread with no name yet is the main thread
+    before `threading` is imported (interpreter start-up).
+    """
+    process = ""
+    if frames and frames[0].startswith("process "):
+        process = "worker " if "mailbridge.parse.worker" in frames[0] else ""
+        frames = frames[1:]
+    frame = frames[0] if frames else ""
     name = frame.split(": ", 1)[1] if ": " in frame else ""
-    return name or "MainThread (start-up)"
+    return process + (name or "MainThread (start-up)"), frames
 
 
 def summarise_pyspy(path: Path, top: int = 10) -> str:
@@ -363,8 +372,8 @@ def summarise_pyspy(path: Path, top: int = 10) -> str:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        frames = stack.split(";")
-        thread, n = _thread_name(frames[0]), int(count)
+        thread, frames = _thread_name(stack.split(";"))
+        n = int(count)
         per_thread[thread] += n
         leaves.setdefault(thread, Counter())[frames[-1]] += n
         for frame in {f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0] + ")"

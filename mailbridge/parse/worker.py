@@ -117,9 +117,6 @@ class WorkerError(RuntimeError):
     """The parse worker could not be started: an installation problem, not a problem of a mail."""
 
 
-# The child gets the parent's sys.path (as multiprocessing's spawn does), then serves jobs.
-_BOOT = ("import sys; sys.path[:] = sys.argv[3:]; from mailbridge.parse.worker import serve; "
-         "serve(int(sys.argv[1]), int(sys.argv[2]))")
 
 
 class ParseWorker:
@@ -138,8 +135,11 @@ class ParseWorker:
         job_r, job_w = os.pipe()
         res_r, res_w = os.pipe()
         try:
-            self._proc = subprocess.Popen([sys.executable, "-c", _BOOT, str(job_r), str(res_w), *sys.path],
-                                          pass_fds=(job_r, res_w), stdin=subprocess.DEVNULL)
+            # The child finds mailbridge where this process did (as multiprocessing's spawn does).
+            path = os.pathsep.join([p for p in sys.path if p] + os.environ.get("PYTHONPATH", "").split(os.pathsep))
+            self._proc = subprocess.Popen([sys.executable, "-m", __name__, str(job_r), str(res_w)],
+                                          pass_fds=(job_r, res_w), stdin=subprocess.DEVNULL,
+                                          env={**os.environ, "PYTHONPATH": path.strip(os.pathsep)})
         finally:
             os.close(job_r)  # only the child holds these ends: its death is our EOF
             os.close(res_w)
@@ -235,3 +235,9 @@ def serve(jobs_fd: int, results_fd: int) -> None:
     except (EOFError, BrokenPipeError):  # the parent is done, or gone
         pass
     os._exit(0)  # nothing to flush: a result the parent no longer reads is not wanted
+
+
+if __name__ == "__main__":  # the child: `python -m mailbridge.parse.worker JOBS_FD RESULTS_FD`
+    from mailbridge.parse.worker import serve as _serve  # the module by its name: results unpickle there
+
+    _serve(int(sys.argv[1]), int(sys.argv[2]))
