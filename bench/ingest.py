@@ -350,13 +350,13 @@ def pyspy_threads(path: Path) -> Counter:
 def _thread_name(frames: list[str]) -> tuple[str, list[str]]:
     """The thread a stack was sampled in, and the stack's own frames.
 
-    With --subprocesses a stack starts with `process PID:"argv"`, then `thread (0x7f..): Name`;
-    the parse worker's threads are named after it. A thread with no name yet is the main thread
-    before `threading` is imported (interpreter start-up).
+    With --subprocesses a stack starts with `process PID:"argv"` (the parent's, then the child's),
+    then `thread (0x7f..): Name`; the parse worker's threads are named after it. A thread with no
+    name yet is the main thread before `threading` is imported (interpreter start-up).
     """
     process = ""
-    if frames and frames[0].startswith("process "):
-        process = "worker " if "mailbridge.parse.worker" in frames[0] else ""
+    while frames and frames[0].startswith("process "):
+        process = "worker " if "mailbridge.parse.worker" in frames[0] else process
         frames = frames[1:]
     frame = frames[0] if frames else ""
     name = frame.split(": ", 1)[1] if ": " in frame else ""
