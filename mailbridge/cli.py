@@ -1,8 +1,6 @@
 """The `mailbridge` command: the only place errors become exit codes (0 ok, 2 config, 3 operation, 4 bug)."""
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import importlib
 import logging
 import platform
@@ -16,6 +14,7 @@ import click
 from mailbridge import __version__
 from mailbridge import config as config_mod
 from mailbridge.errors import MailbridgeError
+from mailbridge.memory import return_freed_memory
 
 
 class App:
@@ -92,20 +91,8 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     ctx.obj = App(config_path)
 
 
-def _return_freed_memory() -> None:
-    """Keep large buffers (mail bodies, attachments) out of the heap, so freeing returns them.
-
-    glibc raises its mmap threshold after the first large free; from then on each mail body lands
-    in the heap and the process keeps growing through a long back-fill. Pinning it keeps RSS flat.
-    """
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):  # not glibc: nothing to tune
-        pass
-
-
 def main(argv: list[str] | None = None) -> None:
-    _return_freed_memory()
+    return_freed_memory()
     try:
         cli.main(args=argv, prog_name="mailbridge", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import io
 import quopri
@@ -9,8 +10,10 @@ import zipfile
 
 import docx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from mailbridge.parse import charsets
+from mailbridge.parse import charsets, mime
 from mailbridge.parse.article import articles, clean_subject, count_chars
 from mailbridge.parse.documents import extract
 from mailbridge.parse.headers import decode_address, decode_param, decode_text
@@ -189,3 +192,26 @@ def test_body_article_title_chars_and_signature() -> None:
     assert draft.title == "开展科普活动"
     assert draft.text == "9月2日 卢氏县 开展活动。"
     assert draft.body_chars == count_chars("9月2日卢氏县开展活动。") == 12
+
+
+@given(st.lists(st.sampled_from([b"QUJD" * 19 + b"\r\n", b"QUJD" * 5, b"\r\n", b" ", b"=", b"\xff", b"--b\r\n",
+                                 b"Content-Type: image/png\r\n\r\n"]), max_size=60))
+def test_base64_runs_are_the_regex_runs(pieces: list[bytes]) -> None:
+    raw = b"".join(pieces)
+    assert list(mime._base64_runs(raw)) == [m.span() for m in mime._BASE64_RUN.finditer(raw)]
+
+
+@given(st.lists(st.sampled_from([b"QUJD", b"QUI", b"QQ", b"Q", b"/+9z", b"\r\n", b"\n", b"\r", b"="]), max_size=40),
+       st.lists(st.sampled_from([b"=", b"\r\n", b"\n"]), max_size=6))
+def test_fast_base64_decodes_exactly_as_the_stdlib(body: list[bytes], tail: list[bytes]) -> None:
+    raw = b"headers\r\n\r\n" + b"".join(body + tail) + b"\r\n--b--"
+    start, end = len(b"headers\r\n\r\n"), len(raw) - len(b"\r\n--b--")
+    try:
+        expected: bytes | type[Exception] = binascii.a2b_base64(raw[start:end])
+    except binascii.Error:
+        expected = binascii.Error
+    try:
+        got: bytes | type[Exception] = mime.unbase64(raw, start, end)
+    except binascii.Error:
+        got = binascii.Error
+    assert got == expected

@@ -5,7 +5,7 @@ import re
 import unicodedata
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
@@ -24,16 +24,21 @@ def unit_key(name: str) -> str:
     return re.sub(r"[县市区]", "", text)
 
 
+# Run for every new submission: built once (building a statement costs more than running it).
+_ADDRESS = select(Address).where(Address.address == bindparam("address"), Address.active.is_(True))
+_ACTIVE_UNITS = select(Unit).where(Unit.active.is_(True))
+
+
 def unit_for_address(s: Session, address: str | None) -> Unit | None:
     if not address:
         return None
-    found = s.scalar(select(Address).where(Address.address == address.lower(), Address.active.is_(True)))
+    found = s.scalar(_ADDRESS, {"address": address.lower()})
     return found.unit if found is not None else None
 
 
 def suggest_unit(s: Session, subject: str, sender_name: str | None, title: str) -> Unit | None:
     """The unit named by a subject prefix (【卢氏县科协】, 卢氏县科协：…), the display name or the title."""
-    units = list(s.scalars(select(Unit).where(Unit.active.is_(True))))
+    units = list(s.scalars(_ACTIVE_UNITS))
     keyed = sorted(((unit_key(u.name), u) for u in units), key=lambda ku: -len(ku[0]))
     candidates: list[str] = []
     match = _PREFIX.match(subject or "")

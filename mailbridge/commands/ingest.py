@@ -16,6 +16,7 @@ from mailbridge.commands.outbox import flush_outbox
 from mailbridge.errors import ConfigError, MailbridgeError, TransientError
 
 log = logging.getLogger(__name__)
+PARSE_WORKER_FROM = 10  # messages; `import` of fewer parses them in this process
 
 
 @contextmanager
@@ -120,9 +121,11 @@ def import_cmd(app, paths: tuple[Path, ...], receipts: bool = False) -> None:  #
     total = sum(1 for _ in local.messages(list(paths), read=False))
     counts: Counter = Counter()
     seen = 0
+    stream = ((raw, Origin("import", where), None) for where, raw in local.messages(list(paths)))
+    # A second interpreter for the parse stage pays off over many messages, not over a few.
+    parallel = total >= PARSE_WORKER_FROM
     with progress_bar("import", total) as progress:
-        for done, (where, raw) in enumerate(local.messages(list(paths)), start=1):
-            outcome = pipeline.ingest(raw, Origin("import", where))
+        for done, outcome in enumerate(pipeline.ingest_many(stream, parallel=parallel), start=1):
             if outcome.new:
                 counts[outcome.disposition] += 1
             else:

@@ -20,6 +20,11 @@ from typing import Callable, Iterator
 
 from mailparser.utils import convert_mail_date
 
+try:
+    from pybase64 import b64decode as _simd_b64decode
+except ImportError:  # an optional speed-up: without it the stdlib decodes, a little slower
+    _simd_b64decode = None
+
 from mailbridge.parse import charsets, classify
 from mailbridge.parse.documents import is_document
 from mailbridge.parse.headers import decode_address, decode_param, decode_text, raw_header, raw_headers
@@ -34,7 +39,13 @@ _SPILL_PIECE = 1024 * 1024
 # (a grouped `(?:line\n)+` costs about three times the message in memory). The minimum stays one
 # base64 line: with {16384,} every shorter run was rescanned from each of its positions
 # (quadratic: 200 small inline images took 38 s); runs are filtered by length in Python instead.
-_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=\r\n]{76,}")
+_BASE64_CHAR = rb"[A-Za-z0-9+/=\r\n]"
+_BASE64_RUN = re.compile(_BASE64_CHAR + rb"{76,}")
+# The same runs, found three times faster: every byte of the class becomes "a" and every other "."
+# (one C pass), then bytes.find jumps from run to run. It costs a copy of the mail, so big mails
+# keep to the regex.
+_BASE64_CLASS = bytes(0x61 if re.fullmatch(_BASE64_CHAR, bytes([i])) else 0x2E for i in range(256))
+_TRANSLATE_UP_TO = 8 * 1024 * 1024
 
 
 class _RawHeaders(Compat32):
@@ -125,22 +136,49 @@ def _hollow(raw: bytes) -> tuple[bytes, dict[str, tuple[int, int]]]:
     runs: dict[str, tuple[int, int]] = {}
     pieces: list[bytes] = []
     pos = 0
-    for match in _BASE64_RUN.finditer(raw):
-        start = match.start()
+    for start, end in _base64_runs(raw):
         if raw[start - 1 : start] != b"\n":  # the run began inside a header line: skip past it
             start = raw.index(b"\n", start) + 1
         while raw[start : start + 1] in (b"\r", b"\n"):  # and past the blank line
             start += 1
-        if match.end() - start < _HOLLOW_FROM:
+        if end - start < _HOLLOW_FROM:
             continue
         token = f"{_HOLLOW_TOKEN}{len(runs)}"
-        runs[token] = (start, match.end())
+        runs[token] = (start, end)
         pieces += [raw[pos:start], token.encode() + b"\r\n"]
-        pos = match.end()
+        pos = end
     if not runs:
         return raw, {}
     pieces.append(raw[pos:])
     return b"".join(pieces), runs
+
+
+def _base64_runs(raw: bytes) -> Iterator[tuple[int, int]]:
+    """(start, end) of each maximal run of `_BASE64_RUN`, in order."""
+    if len(raw) > _TRANSLATE_UP_TO:
+        yield from (match.span() for match in _BASE64_RUN.finditer(raw))
+        return
+    classes = raw.translate(_BASE64_CLASS)
+    pos = 0
+    while (start := classes.find(b"a" * 76, pos)) >= 0:  # a run cannot begin before `start`: the
+        end = classes.find(b".", start)                    # byte before it is "." (or pos is 0)
+        end = len(classes) if end < 0 else end
+        yield start, end
+        pos = end
+
+
+def unbase64(raw: bytes, start: int, end: int) -> bytes:
+    """`binascii.a2b_base64(raw[start:end])` for a run of base64 lines (`_BASE64_RUN`), through
+    pybase64's SIMD decoder (ten times faster) when any padding is at the end, as mail clients
+    write it. Padding elsewhere, or anything pybase64 refuses, goes to binascii, so the bytes are
+    always the ones the stdlib gives."""
+    pad = raw.find(b"=", start, end)
+    if _simd_b64decode is not None and (pad < 0 or not raw[pad:end].strip(b"=\r\n")):
+        try:
+            return _simd_b64decode(memoryview(raw)[start:end])  # line breaks skipped, as binascii does
+        except ValueError:  # binascii.Error
+            pass
+    return binascii.a2b_base64(memoryview(raw)[start:end])  # skips the line breaks
 
 
 # Stores decoded pieces of a file in the archive and returns (sha256, size).
@@ -153,7 +191,7 @@ def _decoded_pieces(raw: bytes, start: int, end: int) -> Iterator[bytes]:
         cut = min(end, start + _SPILL_PIECE)
         if cut < end:  # end each piece on a line break, so no base64 quantum is split
             cut = raw.find(b"\n", cut, end) + 1 or end
-        yield binascii.a2b_base64(view[start:cut])
+        yield unbase64(raw, start, cut)
         start = cut
 
 
@@ -165,7 +203,7 @@ def _payload(part: Message, raw: bytes, runs: dict[str, tuple[int, int]], spill:
             start, end = runs[body.strip()]
             if spill is not None and end - start > _SPILL_FROM:
                 return spill(_decoded_pieces(raw, start, end))
-            return binascii.a2b_base64(memoryview(raw)[start:end])  # skips the line breaks
+            return unbase64(raw, start, end)
         # Not a plain base64 body after all: put the cut bytes back and decode as usual.
         restored = body.encode("ascii", "surrogateescape")
         for token, (start, end) in runs.items():

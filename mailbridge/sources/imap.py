@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import logging
 import queue
 import socket
@@ -19,7 +20,7 @@ from mailbridge.config import MailboxConfig
 from mailbridge.errors import ConfigError, TransientError
 from mailbridge.ledger import lease
 from mailbridge.ledger.models import FolderState, Message
-from mailbridge.pipeline import Origin, Pipeline
+from mailbridge.pipeline import Fingerprint, Origin, Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -194,16 +195,25 @@ class ImapSource:
             return
         log.info("mailbox %s/%s: %d new message(s) after UID %d", self.box.name, folder, len(uids), last_uid)
         total = len(uids)
-        for batch in self._fetched(client, uids):
-            for uid, raw, arrived, sha in batch:
-                outcome = self.pipeline.ingest(raw, Origin(self.box.name, folder, uidvalidity, uid, arrived), sha)
+        batches = self._batches(client, uids)
+        batch_ends = {batch[-1] for batch, _ in batches}
+        done = last_uid
+        # closing(): on an error the fetch thread stops before the connection is logged out.
+        with contextlib.closing(self._fetched(client, batches)) as fetched:
+            messages = ((raw, Origin(self.box.name, folder, uidvalidity, uid, arrived), fp)
+                        for batch in fetched for uid, raw, arrived, fp in batch)
+            for outcome in self.pipeline.ingest_many(messages):  # parsed on a second core
                 stats.fetched += 1
                 stats.new += outcome.new
                 if outcome.new and outcome.disposition:
                     stats.dispositions[outcome.disposition] = stats.dispositions.get(outcome.disposition, 0) + 1
                 self.progress(stats.fetched, total)
-            self._save_last_uid(folder, batch[-1][0] if batch else last_uid)
-            lease.acquire(self.db, f"poll:{self.box.name}", self.owner)  # renew during long back-fills
+                done = outcome.origin.uid
+                if done in batch_ends:  # a whole batch is in the books
+                    self._save_last_uid(folder, done)
+                    lease.acquire(self.db, f"poll:{self.box.name}", self.owner)  # renew during long back-fills
+        if done not in batch_ends:
+            self._save_last_uid(folder, done)
         self._apply_actions(client, folder, uidvalidity)
 
     def _folder_state(self, folder: str, uidvalidity: int) -> int:
@@ -228,15 +238,15 @@ class ImapSource:
                                                        FolderState.folder == folder))
             state.last_uid = max(state.last_uid, uid)
 
-    def _fetched(self, client: IMAPClient, uids: list[int]) -> Iterator[list[tuple[int, bytes, object, str]]]:
-        """Batches of (uid, raw, internaldate, sha256), fetched and archived ahead on a second thread.
+    def _fetched(self, client: IMAPClient, batches: list[tuple[list[int], int]]
+                 ) -> Iterator[list[tuple[int, bytes, object, Fingerprint]]]:
+        """Batches of (uid, raw, internaldate, fingerprint), fetched and archived ahead on a second thread.
 
         Fetching waits on the network while parsing works the CPU, so the two overlap. What is
         fetched but not yet processed stays within two batches' worth of bytes, so a run of
         50 MB messages is fetched one at a time and memory stays flat.
         """
-        batches = self._batches(client, uids)
-        archive = self.pipeline.archive
+        fingerprint = self.pipeline.fingerprint
         budget = _ByteBudget(2 * self.box.batch_megabytes * 1024 * 1024)
         out: queue.Queue = queue.Queue()
         stop = threading.Event()
@@ -250,8 +260,9 @@ class ImapSource:
                         data = _fetch_large(client, batch[0])
                     else:
                         data = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
-                    # Archived here, on the fetch thread: the fsync waits overlap with parsing.
-                    items = [(u, data[u][b"BODY[]"], data[u].get(b"INTERNALDATE"), archive.put_raw(data[u][b"BODY[]"]))
+                    # Archived and hashed here, on the fetch thread: the fsync waits and the hashing
+                    # (hashlib lets go of the GIL) overlap with the ledger work.
+                    items = [(u, data[u][b"BODY[]"], data[u].get(b"INTERNALDATE"), fingerprint(data[u][b"BODY[]"]))
                              for u in batch if u in data and data[u].get(b"BODY[]") is not None]
                     del data
                     out.put((items, nbytes))

@@ -1,0 +1,243 @@
+"""The parse stage, in this process or in a second one that parses while the first one commits.
+
+`run` is the stage itself: archived raw bytes → decoded mail, its files in the archive, its
+articles. `InProcess` runs it here; `ParseWorker` runs it in a long-lived child process (a fresh
+interpreter that imports only the parsers, ~30 MB), so that on two cores the ledger work of one
+message overlaps the parsing of the next. Both hand back the same picklable `Parsed`, so a ledger
+does not depend on where its mail was parsed.
+
+The worker reads the raw bytes from the archive, not from its pipe: they are on disk (and in the
+page cache) before any job is sent, and a job stays a few bytes. A worker that dies (killed, out of
+memory, a crash in a parser library) is restarted; the job it had is reported as `crashed`, and
+the pipeline counts it as one more attempt (see `Pipeline._settle`).
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailbridge.attribute.roster_files import looks_like_roster
+from mailbridge.errors import TransientError
+from mailbridge.ledger.archive import Archive
+from mailbridge.memory import return_freed_memory
+from mailbridge.parse import mime
+from mailbridge.parse.article import Draft, articles
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_attachment: int  # bytes: a larger file is kept but not opened
+    max_expanded: int  # bytes: a .docx expanding to more is a zip bomb
+
+
+@dataclass(frozen=True)
+class Job:
+    """One archived message to parse; its attempt is already counted in the ledger."""
+
+    row_id: int
+    sha256: str
+    size: int
+
+
+@dataclass
+class Parsed:
+    """What the parse stage made of a job: a mail and its articles, or why not."""
+
+    row_id: int | None = None
+    mail: mime.ParsedMail | None = None
+    drafts: list[Draft] | None = None
+    error: str | None = None  # the message cannot be parsed: it is quarantined with this reason
+    trace: str | None = None  # the traceback behind `error`, for the log
+    transient: str | None = None  # retry later: the archive cannot be read or written
+    crashed: str | None = None  # the worker process died on this job
+
+
+def parse_stage(raw: bytes, archive: Archive, limits: Limits) -> tuple[mime.ParsedMail, list[Draft]]:
+    """Decode the mail, store its files, read its documents. Parts come back without their bytes
+    (they are in the archive): the ledger needs only names, sizes and hashes."""
+    mail = mime.parse(raw, archive.put_stream)
+    for part in mail.parts:
+        if part.data is not None:
+            archive.put_file(part.data, part.sha256)
+        if part.size > limits.max_attachment:
+            part.flags.add("too_large")  # kept, but not opened
+        elif part.data is None and part.kind == "document":  # a large document: read it back
+            part.data = archive.file_path(part.sha256).read_bytes()
+        if part.data is not None and looks_like_roster(part.filename, part.data):
+            part.flags.add("roster_form")  # a filled 信息员登记表 is a roster update, not an article
+    drafts = articles(mail, limits.max_expanded)
+    for part in mail.parts:
+        part.data = None
+    return mail, drafts
+
+
+def run(job: Job, archive: Archive, limits: Limits, raw: bytes | None = None) -> Parsed:
+    """The parse stage for one job; never raises for a bad message."""
+    try:
+        raw = raw if raw is not None else archive.read_raw(job.sha256)
+    except OSError as exc:
+        return Parsed(job.row_id, transient=f"archived message {job.sha256} cannot be read: {exc.strerror}")
+    try:
+        mail, drafts = parse_stage(raw, archive, limits)
+    except TransientError as exc:
+        return Parsed(job.row_id, transient=str(exc))
+    except Exception as exc:  # anything the parser cannot take: keep it, say why, carry on
+        return Parsed(job.row_id, error=f"cannot be parsed: {type(exc).__name__}: {exc}"[:500], trace=traceback.format_exc())
+    return Parsed(job.row_id, mail, drafts)
+
+
+class InProcess:
+    """The parse stage run here, behind the worker's interface."""
+
+    def __init__(self, archive: Archive, limits: Limits) -> None:
+        self.archive, self.limits = archive, limits
+        self._result: Parsed | None = None
+
+    def submit(self, job: Job, raw: bytes | None = None) -> None:
+        self._result = run(job, self.archive, self.limits, raw)
+
+    def result(self) -> Parsed:
+        result, self._result = self._result, None
+        assert result is not None, "result() without submit()"
+        return result
+
+    def close(self) -> None:
+        pass
+
+
+class WorkerError(RuntimeError):
+    """The parse worker could not be started: an installation problem, not a problem of a mail."""
+
+
+
+
+class ParseWorker:
+    """A child process running the parse stage, one job at a time, over a pair of pipes."""
+
+    def __init__(self, root: Path, limits: Limits) -> None:
+        self._setup = (str(root), limits)
+        self._proc: subprocess.Popen | None = None
+        self._start()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def _start(self) -> None:
+        job_r, job_w = os.pipe()
+        res_r, res_w = os.pipe()
+        try:
+            # The child finds mailbridge where this process did (as multiprocessing's spawn does).
+            path = os.pathsep.join([p for p in sys.path if p] + os.environ.get("PYTHONPATH", "").split(os.pathsep))
+            self._proc = subprocess.Popen([sys.executable, "-m", __name__, str(job_r), str(res_w)],
+                                          pass_fds=(job_r, res_w), stdin=subprocess.DEVNULL,
+                                          env={**os.environ, "PYTHONPATH": path.strip(os.pathsep)})
+        finally:
+            os.close(job_r)  # only the child holds these ends: its death is our EOF
+            os.close(res_w)
+        self._jobs = open(job_w, "wb")
+        self._results = open(res_r, "rb")
+        self._ready = False
+        self._send(self._setup)
+
+    def _send(self, obj: object) -> None:
+        pickle.dump(obj, self._jobs, protocol=pickle.HIGHEST_PROTOCOL)
+        self._jobs.flush()
+
+    def _handshake(self) -> None:
+        """Wait for the child to have imported the parsers; one that cannot start is a setup problem."""
+        try:
+            ready = pickle.load(self._results)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            ready = None
+        if ready != "ready":
+            raise WorkerError(f"the parse worker did not start ({self._reap()}); run "
+                              f"'{sys.executable} -c \"import mailbridge.parse.worker\"' to see why.")
+        self._ready = True
+
+    def submit(self, job: Job, raw: bytes | None = None) -> None:
+        """Hand over a job (the bytes are read from the archive). A worker found dead between jobs
+        is replaced: this job has not started, so it is not a crash."""
+        for _ in range(2):
+            try:
+                if not self._ready:
+                    self._handshake()
+                self._send(job)
+                return
+            except (BrokenPipeError, ConnectionResetError):
+                self._restart()
+        raise WorkerError(f"the parse worker keeps dying before it takes a job ({self._reap()})")
+
+    def result(self) -> Parsed:
+        """The submitted job's result; `crashed` when the worker died on it (it is then restarted)."""
+        try:
+            return pickle.load(self._results)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            return Parsed(crashed=self._restart())
+
+    def _restart(self) -> str:
+        why = self._reap()
+        self._start()
+        return why
+
+    def _reap(self) -> str:
+        """Close the pipes and wait for the child; how it ended, in words."""
+        for pipe in (self._jobs, self._results):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+        assert self._proc is not None
+        try:
+            code = self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            code = self._proc.wait()
+        if code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exit status {code}"
+
+    def close(self) -> None:
+        """Stop the child: it ends when its job pipe closes."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._reap()
+        self._proc = None
+
+
+def serve(jobs_fd: int, results_fd: int) -> None:
+    """The child's loop: a setup tuple, then jobs until the parent closes the pipe."""
+    # Ctrl-C and systemd's SIGTERM reach the whole process group: the parent decides when to stop
+    # (it finishes its message first); this process ends when its job pipe closes.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return_freed_memory()  # as in the parent: RSS stays flat over a long back-fill
+    jobs, results = open(jobs_fd, "rb"), open(results_fd, "wb")
+    try:
+        root, limits = pickle.load(jobs)
+        archive = Archive(Path(root))
+        pickle.dump("ready", results)
+        results.flush()
+        while True:
+            job = pickle.load(jobs)
+            pickle.dump(run(job, archive, limits), results, protocol=pickle.HIGHEST_PROTOCOL)
+            results.flush()
+    except (EOFError, BrokenPipeError):  # the parent is done, or gone
+        pass
+    os._exit(0)  # nothing to flush: a result the parent no longer reads is not wanted
+
+
+if __name__ == "__main__":  # the child: `python -m mailbridge.parse.worker JOBS_FD RESULTS_FD`
+    from mailbridge.parse.worker import serve as _serve  # the module by its name: results unpickle there
+
+    _serve(int(sys.argv[1]), int(sys.argv[2]))
