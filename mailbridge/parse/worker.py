@@ -117,8 +117,6 @@ class WorkerError(RuntimeError):
     """The parse worker could not be started: an installation problem, not a problem of a mail."""
 
 
-
-
 class ParseWorker:
     """A child process running the parse stage, one job at a time, over a pair of pipes."""
 
@@ -146,7 +144,10 @@ class ParseWorker:
         self._jobs = open(job_w, "wb")
         self._results = open(res_r, "rb")
         self._ready = False
-        self._send(self._setup)
+        try:
+            self._send(self._setup)
+        except BrokenPipeError:  # it died at once: the handshake says so
+            pass
 
     def _send(self, obj: object) -> None:
         pickle.dump(obj, self._jobs, protocol=pickle.HIGHEST_PROTOCOL)
@@ -210,7 +211,7 @@ class ParseWorker:
 
     def close(self) -> None:
         """Stop the child: it ends when its job pipe closes."""
-        if self._proc is not None and self._proc.poll() is None:
+        if self._proc is not None:
             self._reap()
         self._proc = None
 
