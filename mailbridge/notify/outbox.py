@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from mailbridge.ledger.models import Outgoing, utcnow
@@ -27,8 +27,11 @@ def enqueue(s: Session, key: str, kind: str, msg: EmailMessage, message_row_id: 
 
 def sent_to_since(s: Session, kind: str, address: str, since: datetime) -> int:
     """How many mails of a kind were queued for an address since a time (the per-sender daily cap)."""
-    rows = s.scalars(select(Outgoing.recipients).where(Outgoing.kind == kind, Outgoing.created_at >= since))
     address = address.lower()
+    # Narrowed in SQL (the JSON text holds the quoted address), confirmed exactly in Python.
+    rows = s.scalars(select(Outgoing.recipients).where(
+        Outgoing.kind == kind, Outgoing.created_at >= since,
+        func.lower(cast(Outgoing.recipients, Text)).contains(f'"{address}"', autoescape=True)))
     return sum(1 for to in rows if address in (a.lower() for a in to))
 
 
