@@ -471,8 +471,8 @@ def code_state() -> str:
     try:
         head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "mailbridge", "templates",
-                                "migrations"], capture_output=True, text=True, check=True).stdout.splitlines()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "mailbridge"],
+                               capture_output=True, text=True, check=True).stdout.splitlines()
     except (OSError, subprocess.CalledProcessError):
         return f"{package} (not a git checkout)"
     return f"this checkout, {head}" + (f" + uncommitted changes in {len(dirty)} file(s)" if dirty else "")
