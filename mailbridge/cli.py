@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import platform
 import sys
 import traceback
@@ -12,7 +11,7 @@ from pathlib import Path
 import click
 
 from mailbridge import __version__
-from mailbridge import config as config_mod
+from mailbridge import logs
 from mailbridge.errors import MailbridgeError
 from mailbridge.memory import return_freed_memory
 
@@ -24,7 +23,9 @@ class App:
         self.config_path = config_path
 
     @cached_property
-    def config(self) -> config_mod.Config:
+    def config(self):  # type: ignore[no-untyped-def]  # -> config.Config; pydantic loads only when needed
+        from mailbridge import config as config_mod
+
         return config_mod.load(self.config_path)
 
     @cached_property
@@ -42,28 +43,31 @@ class App:
         return Pipeline(self.config, self.db)
 
 
-# Each command is imported only when it runs: `mailbridge check-config` need not load SQLAlchemy.
-LAZY = {
-    "demo": "admin:demo",
-    "check-config": "admin:check_config",
-    "doctor": "admin:doctor",
-    "db": "admin:db_group",
-    "poll": "ingest:poll_cmd",
-    "import": "ingest:import_cmd",
-    "run": "ingest:run_cmd",
-    "messages": "ledger:messages_group",
-    "submissions": "ledger:submissions_group",
-    "quarantine": "ledger:quarantine_group",
-    "roster": "roster:roster_group",
-    "outbox": "outbox:outbox_group",
-    "digest": "outbox:digest_cmd",
-    "review": "review:review_cmd",
-    "adopt": "review:adopt_cmd",
-    "reject": "review:reject_cmd",
-    "first-review": "review:first_review_cmd",
-    "approve": "review:approve_cmd",
-    "adoptions": "review:adoptions_group",
-    "scorecard": "score:scorecard",
+# Each command is imported only when it runs, and `--help` lists them from here without importing
+# any (tests/test_cli.py checks each line against the command's own help): `mailbridge --help` and
+# `check-config` need neither SQLAlchemy nor Alembic.
+LAZY: dict[str, tuple[str, str]] = {
+    "demo": ("admin:demo", 'The whole pipeline on bundled sample mail, offline (SQLite, a local Maildir, mail as .eml files).'),
+    "check-config": ("admin:check_config", 'Validate the config without touching the network.'),
+    "doctor": ("admin:doctor", 'Connect to the database, every mailbox and the SMTP server, and say what works.'),
+    "db": ("admin:db_group", 'Database schema.'),
+    "poll": ("ingest:poll_cmd", 'Fetch and process new mail (without --once: the daemon with polling jobs only).'),
+    "import": ("ingest:import_cmd", 'Ingest .eml files, Maildir folders or mbox files through the same pipeline.'),
+    "run": ("ingest:run_cmd", 'The daemon: polling, the outbox, digests and health alerts; stops cleanly on SIGTERM.'),
+    "status": ("service:status_cmd", 'Health of the service: exit 0 when healthy, 3 when something needs an admin.'),
+    "messages": ("ledger:messages_group", 'The ingestion ledger: every message ever seen and what became of it.'),
+    "submissions": ("ledger:submissions_group", 'Submissions: one per article received.'),
+    "quarantine": ("ledger:quarantine_group", 'Messages that could not be processed, and reprocessing them.'),
+    "roster": ("roster:roster_group", 'Units, their information officers (信息员) and addresses.'),
+    "outbox": ("outbox:outbox_group", 'Outgoing mail (receipts, digests, scorecards): what waits, send it now, resend.'),
+    "digest": ("outbox:digest_cmd", 'Mail each review group the submissions routed to it since its last digest.'),
+    "review": ("review:review_cmd", 'What waits for a decision, by reviewer group (pending, and with two-stage review: approval).'),
+    "adopt": ("review:adopt_cmd", 'Record adoption (采用) of a submission (id or receipt number) by one or more channels.'),
+    "reject": ("review:reject_cmd", 'Reject a submission (不予采用), with an optional note to the unit.'),
+    "first-review": ("review:first_review_cmd", "Pass a submission's first review (初审); it then waits for a leader (review.two_stage)."),
+    "approve": ("review:approve_cmd", "A leader's approval after first review (review.two_stage); it can then be adopted."),
+    "adoptions": ("review:adoptions_group", "Adoptions (采用): list them, or import the clerk's .xlsx sheet."),
+    "scorecard": ("score:scorecard", 'Scores of every unit for a period, by the configured rule profile ([scoring] profile).'),
 }
 
 
@@ -74,8 +78,12 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in LAZY:
             return None
-        module, attr = LAZY[name].split(":")
+        module, attr = LAZY[name][0].split(":")
         return getattr(importlib.import_module(f"mailbridge.commands.{module}"), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, short) in LAZY.items()])
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -86,8 +94,7 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     """Keep the books of a 科协 submission mailbox, from the mail itself."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(verbose)
     ctx.obj = App(config_path)
 
 

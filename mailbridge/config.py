@@ -24,8 +24,29 @@ class Secret(_Model):
 
     password_env: str | None = None
     password_file: Path | None = None
+    # systemd LoadCredential=NAME:FILE; read from $CREDENTIALS_DIRECTORY/NAME (systemd.exec(5)).
+    password_credential: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = None
+
+    def _credential_path(self) -> Path | None:
+        folder = os.environ.get("CREDENTIALS_DIRECTORY")
+        return Path(folder) / self.password_credential if folder and self.password_credential else None
 
     def password(self, what: str) -> str:
+        if self.password_credential is not None:
+            path = self._credential_path()
+            if path is None:
+                raise ConfigError(
+                    f"{what}: password_credential {self.password_credential!r} needs systemd's "
+                    "LoadCredential= ($CREDENTIALS_DIRECTORY is not set); run it from the unit or use "
+                    "password_env."
+                )
+            try:
+                return path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"{what}: cannot read credential {self.password_credential!r} ({exc.strerror}); "
+                    "check LoadCredential= in the unit."
+                ) from None
         if self.password_file is not None:
             try:
                 return self.password_file.read_text(encoding="utf-8").strip()
@@ -46,6 +67,11 @@ class Secret(_Model):
 
     def missing(self) -> str | None:
         """Say what is missing without reading the secret into a message."""
+        if self.password_credential is not None:
+            path = self._credential_path()
+            if path is None:
+                return f"password_credential {self.password_credential!r} needs $CREDENTIALS_DIRECTORY (LoadCredential=)"
+            return None if path.is_file() else f"credential {self.password_credential!r} is not in {path.parent}"
         if self.password_file is not None:
             return None if self.password_file.is_file() else f"password_file {self.password_file} does not exist"
         if self.password_env:
@@ -55,6 +81,24 @@ class Secret(_Model):
 
 class DatabaseConfig(_Model):
     url: str = "sqlite:///var/mailbridge.db"
+
+    @property
+    def safe_url(self) -> str:
+        """The URL as it may be shown in output and logs: the password replaced by ***."""
+        return safe_url(self.url)
+
+
+def safe_url(url: str) -> str:
+    # scheme://user:password@host/...: everything between the first ':' after '//' and the last '@'
+    # of the authority is the password (it may itself hold '@' or ':' when not percent-encoded).
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}{slash}{path}"
 
 
 class StorageConfig(_Model):
@@ -76,6 +120,7 @@ class MailboxConfig(Secret):
     timeout_seconds: float = 60.0
     batch_messages: Annotated[int, Field(ge=1, le=1000)] = 50
     batch_megabytes: Annotated[int, Field(ge=1, le=1000)] = 20
+    idle: bool = False  # wait with IMAP IDLE (RFC 2177) where the server has it; 163 has none
 
     @property
     def effective_port(self) -> int:
@@ -111,6 +156,22 @@ class ScheduleConfig(_Model):
     poll_interval_seconds: Annotated[int, Field(ge=10)] = 300
     outbox_interval_seconds: Annotated[int, Field(ge=5)] = 60
     digest_times: list[Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]] = ["08:30", "14:30"]
+
+
+class AdminConfig(_Model):
+    """Who hears about the service's health, and when."""
+
+    addresses: list[str] = []
+    alert_after_minutes: Annotated[int, Field(ge=1)] = 60
+    silent_days: Annotated[int, Field(ge=0)] = 7  # 0: never alert about a quiet mailbox
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if "@" not in a]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not an e-mail address")
+        return [a.strip() for a in value]
 
 
 class OutboxConfig(_Model):
@@ -264,6 +325,7 @@ class Config(_Model):
     smtp: SmtpConfig = SmtpConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     outbox: OutboxConfig = OutboxConfig()
+    admin: AdminConfig = AdminConfig()
     receipts: ReceiptsConfig = ReceiptsConfig()
     templates: TemplatesConfig = TemplatesConfig()
     ingest: IngestConfig = IngestConfig()

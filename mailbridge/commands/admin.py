@@ -16,13 +16,19 @@ from mailbridge.errors import MailbridgeError, TransientError
 @click.pass_obj
 def check_config(app) -> None:  # type: ignore[no-untyped-def]
     """Validate the config without touching the network."""
+    from mailbridge.notify.render import check_templates
+    from mailbridge.score.profile import load_profile
+
     config = app.config
+    # A broken profile or template is a config error (exit 2) naming its file: checked before "valid".
+    profile = load_profile(config)
+    templates = check_templates(config, compile_all=False)
     click.echo(f"{config.source}: valid.")
-    click.echo(f"  database: {_safe_url(config.database.url)}")
+    click.echo(f"  database: {config.database.safe_url}")
     click.echo(f"  storage:  {config.storage.dir}")
     for box in config.mailboxes:
         click.echo(f"  mailbox {box.name}: {box.username} at {box.host}:{box.effective_port} ({box.security}), "
-                   f"folders {', '.join(box.folders)}, action {box.action}")
+                   f"folders {', '.join(box.folders)}, action {box.action}" + (", IDLE" if box.idle else ""))
         if box.missing():
             click.echo(f"  warning: mailbox {box.name}: {box.missing()}; polling it will fail until it is.")
     click.echo(f"  smtp: {config.smtp.transport}" + (
@@ -30,23 +36,15 @@ def check_config(app) -> None:  # type: ignore[no-untyped-def]
         if config.smtp.transport == "smtp" else f" to {config.smtp.dir}"))
     if config.smtp.transport == "smtp" and config.smtp.username and config.smtp.missing():
         click.echo(f"  warning: smtp: {config.smtp.missing()}; sending will fail until it is.")
-    from mailbridge.score.profile import load_profile
-
-    profile = load_profile(config)  # a broken profile is a config error (exit 2) naming its file and key
     click.echo(f"  scoring: {profile.profile.name} ({config.scoring.profile}), {len(profile.channels)} channels, "
                f"{len(profile.rules)} rules")
+    click.echo(f"  templates: {templates} checked" + (
+        f", overrides from {config.templates.dir}" if config.templates.dir else ""))
+    click.echo(f"  admin alerts: {', '.join(config.admin.addresses)}" if config.admin.addresses
+               else "  admin alerts: none ([admin] addresses is empty)")
     if config.review.groups:
         click.echo(f"  review: {', '.join(f'{g.id} ({g.name})' for g in config.review.groups)}"
                    + ("; two-stage" if config.review.two_stage else ""))
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(not a valid URL)"
 
 
 @click.command("doctor")
@@ -68,7 +66,7 @@ def doctor(app) -> None:  # type: ignore[no-untyped-def]
             problems += 1
             click.echo(f"FAIL  {what}: {type(exc).__name__}: {exc}")
 
-    report("database", lambda: f"{_safe_url(config.database.url)} at schema head" if app.db else "")
+    report("database", lambda: f"{config.database.safe_url} at schema head" if app.db else "")
     report("storage", lambda: _check_storage(config.storage.dir))
     for box in config.mailboxes:
         report(f"mailbox {box.name}", lambda box=box: _check_mailbox(box))
@@ -92,7 +90,7 @@ def _check_storage(path: Path) -> str:
 
 
 def _check_mailbox(box) -> str:  # type: ignore[no-untyped-def]
-    from mailbridge.sources.imap import _close, connect
+    from mailbridge.sources.imap import close, connect
 
     client = connect(box)
     try:
@@ -103,7 +101,7 @@ def _check_mailbox(box) -> str:  # type: ignore[no-untyped-def]
         sent_id = "ID sent" if client.has_capability("ID") else "server has no ID"
         return f"login ok, {sent_id}; " + "; ".join(found)
     finally:
-        _close(client)
+        close(client)
 
 
 def _check_smtp(smtp_config) -> str:  # type: ignore[no-untyped-def]

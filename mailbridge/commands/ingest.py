@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,7 +36,8 @@ def summary(counts: Counter) -> str:
 
 
 def poll_all(app, mailbox: str | None) -> list[MailbridgeError]:  # type: ignore[no-untyped-def]
-    """One pass over the mailboxes; each failure is reported and the others carry on."""
+    """One pass over the mailboxes; each failure is reported (and shown by `status`), the others carry on."""
+    from mailbridge.service import health
     from mailbridge.sources.imap import ImapSource
 
     boxes = [app.config.mailbox(mailbox)] if mailbox else [b for b in app.config.mailboxes if b.enabled]
@@ -51,8 +50,11 @@ def poll_all(app, mailbox: str | None) -> list[MailbridgeError]:  # type: ignore
                 stats = ImapSource(box, app.pipeline, progress).poll()
         except (TransientError, ConfigError) as exc:  # this mailbox only: the others carry on
             failures.append(exc)
+            health.record_failure(app.db, box.name, str(exc))
             click.echo(f"error: {exc}", err=True)
             continue
+        if not stats.skipped:
+            health.record_success(app.db, box.name, stats.new)
         if stats.skipped:
             click.echo(f"{box.name}: skipped: {stats.skipped}.")
         else:
@@ -62,47 +64,22 @@ def poll_all(app, mailbox: str | None) -> list[MailbridgeError]:  # type: ignore
 
 @click.command("poll")
 @click.option("--once", is_flag=True, help="One pass over the mailboxes, then exit.")
-@click.option("--mailbox", metavar="NAME", help="Only this mailbox.")
+@click.option("--mailbox", metavar="NAME", help="Only this mailbox (with --once).")
 @click.pass_obj
 def poll_cmd(app, once: bool, mailbox: str | None) -> None:  # type: ignore[no-untyped-def]
-    """Fetch and process new mail from the IMAP mailboxes."""
-    if once:
-        failures = poll_all(app, mailbox)
-        flush_outbox(app)  # the receipts of this pass go out before we exit
-        if failures:
-            worst = ConfigError if all(isinstance(f, ConfigError) for f in failures) else TransientError
-            raise worst(f"{len(failures)} mailbox(es) could not be polled; see above.")
+    """Fetch and process new mail (without --once: the daemon with polling jobs only)."""
+    if not once:
+        if mailbox:
+            raise click.UsageError("--mailbox needs --once; the polling daemon polls every enabled mailbox.")
+        from mailbridge.service.runner import Runner
+
+        Runner(app.config_path, polling_only=True).run()
         return
-    stop = _stop_on_signals()
-    while not stop.is_set():
-        poll_all(app, mailbox)
-        _flush_quietly(app)
-        stop.wait(app.config.schedule.poll_interval_seconds)
-
-
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
-
-
-def _flush_quietly(app) -> None:  # type: ignore[no-untyped-def]
-    """The daemon's outbox job: a failure is logged and retried on the next run, never fatal."""
-    try:
-        flush_outbox(app)
-    except MailbridgeError as exc:
-        log.warning("outbox: %s", exc)
-
-
-def _digest_quietly(app) -> None:  # type: ignore[no-untyped-def]
-    from mailbridge.notify.digest import enqueue_digests
-
-    try:
-        log.info("digests queued: %s", enqueue_digests(app.db, app.config))
-    except MailbridgeError as exc:
-        log.warning("digest: %s", exc)
-    _flush_quietly(app)
+    failures = poll_all(app, mailbox)
+    flush_outbox(app)  # the receipts of this pass go out before we exit
+    if failures:
+        worst = ConfigError if all(isinstance(f, ConfigError) for f in failures) else TransientError
+        raise worst(f"{len(failures)} mailbox(es) could not be polled; see above.")
 
 
 @click.command("import")
@@ -139,33 +116,7 @@ def import_cmd(app, paths: tuple[Path, ...], receipts: bool = False) -> None:  #
 @click.command("run")
 @click.pass_obj
 def run_cmd(app) -> None:  # type: ignore[no-untyped-def]
-    """The daemon: scheduled polling of every mailbox; stops cleanly on SIGTERM."""
-    from apscheduler.schedulers.background import BackgroundScheduler
+    """The daemon: polling, the outbox, digests and health alerts; stops cleanly on SIGTERM."""
+    from mailbridge.service.runner import Runner
 
-    config = app.config
-    app.db  # noqa: B018 - open and check the database before the first job
-    scheduler = BackgroundScheduler(timezone=config.ingest.timezone)
-    for box in config.mailboxes:
-        if box.enabled:
-            scheduler.add_job(poll_all, "interval", args=[app, box.name], id=f"poll:{box.name}",
-                              seconds=config.schedule.poll_interval_seconds, max_instances=1,
-                              coalesce=True, next_run_time=_now(config))
-    scheduler.add_job(_flush_quietly, "interval", args=[app], id="outbox", max_instances=1, coalesce=True,
-                      seconds=config.schedule.outbox_interval_seconds, next_run_time=_now(config))
-    for at in config.schedule.digest_times:
-        hour, minute = at.split(":")
-        scheduler.add_job(_digest_quietly, "cron", args=[app], id=f"digest:{at}", hour=int(hour),
-                          minute=int(minute), max_instances=1, coalesce=True)
-    stop = _stop_on_signals()
-    scheduler.start()
-    log.warning("mailbridge running: %d mailbox(es), polling every %ss",
-                sum(1 for box in config.mailboxes if box.enabled), config.schedule.poll_interval_seconds)
-    stop.wait()
-    scheduler.shutdown(wait=True)  # the job in progress finishes its message, then we exit
-
-
-def _now(config):  # type: ignore[no-untyped-def]
-    from datetime import datetime
-
-    return datetime.now(config.ingest.zone)
-
+    Runner(app.config_path).run()

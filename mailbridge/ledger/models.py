@@ -311,3 +311,46 @@ class Digest(Base):
     group: Mapped[str] = mapped_column(String(40))
     token: Mapped[str] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class MailboxHealth(Base):
+    """How polling of one mailbox stands: the last success, and the current error since when."""
+
+    __tablename__ = "mailbox_health"
+
+    mailbox: Mapped[str] = mapped_column(String(100), primary_key=True)
+    first_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_new_mail_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Incident(Base):
+    """Something an admin must hear about (a failing mailbox, failed mail…), open until it recovers.
+
+    The alert mail is queued in the transaction that opens the incident, the recovery notice in
+    the one that closes it: one mail each, however many polls see the same state.
+    """
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)  # e.g. mailbox_failing:smxskx
+    detail: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Runner(Base):
+    """The one `mailbridge run` of this database: who holds it, and when its jobs run next."""
+
+    __tablename__ = "runners"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    jobs: Mapped[dict] = mapped_column(JSON, default=dict)  # job id -> next run (ISO 8601) or None

@@ -6,6 +6,7 @@ leaves it `sending`, and the next flush sends it again: at worst one duplicate, 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -40,9 +41,10 @@ class Sender:
         self.interval = 60.0 / config.smtp.max_per_minute if config.smtp.transport == "smtp" else 0.0
         self._last = 0.0
 
-    def flush(self, now: bool = False) -> FlushStats:
+    def flush(self, now: bool = False, stop: threading.Event | None = None) -> FlushStats:
         """Send every mail that is due (with `now`, every pending one, backoff or not).
 
+        `stop` (the daemon shutting down) ends the flush after the mail in hand; the rest waits.
         Raises ServerUnavailable when the server takes none at all.
         """
         stats = FlushStats()
@@ -53,7 +55,8 @@ class Sender:
         out = transport(self.config.smtp)
         try:
             row_id = 0
-            while (row_id := self._claim(owner, now, after=row_id)) is not None:  # each mail once a flush
+            while not (stop and stop.is_set()) and (row_id := self._claim(owner, now, after=row_id)) is not None:
+                # each mail once a flush
                 self._send(out, row_id, stats)
         finally:
             out.close()

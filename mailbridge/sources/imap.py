@@ -28,7 +28,7 @@ CLIENT_ID = {"name": "mailbridge", "version": __version__, "vendor": "mailbridge
              "support-email": "mailbridge@localhost"}
 _LARGE = 8 * 1024 * 1024  # a message this big is fetched in pieces
 _PIECE = 4 * 1024 * 1024
-_NETWORK_ERRORS = (OSError, socket.timeout, ssl.SSLError, IMAPClientError)
+NETWORK_ERRORS = (OSError, socket.timeout, ssl.SSLError, IMAPClientError)
 
 
 @dataclass
@@ -47,7 +47,7 @@ def connect(box: MailboxConfig) -> IMAPClient:
     try:
         client = IMAPClient(box.host, port=box.effective_port, ssl=box.security == "ssl",
                             timeout=box.timeout_seconds)
-    except _NETWORK_ERRORS as exc:
+    except NETWORK_ERRORS as exc:
         raise TransientError(f"cannot connect to {where}: {exc}; check host, port and security.",
                              mailbox=box.name) from None
     # INTERNALDATE stays time-zone aware: quotas are counted by arrival time in Asia/Shanghai.
@@ -57,7 +57,7 @@ def connect(box: MailboxConfig) -> IMAPClient:
     if not logging.getLogger("imapclient").isEnabledFor(logging.DEBUG):
         client._imap.debug = 0  # noqa: SLF001
     if not password.isascii():
-        _close(client)
+        close(client)
         raise ConfigError(f"the password of mailbox {box.name} has non-ASCII characters; authorization "
                           "codes (授权码) are plain letters, check for a full-width character.",
                           mailbox=box.name)
@@ -68,17 +68,17 @@ def connect(box: MailboxConfig) -> IMAPClient:
         if client.has_capability("ID"):  # some servers answer an unexpected ID with BYE
             client.id_(CLIENT_ID)
     except LoginError as exc:
-        _close(client)
+        close(client)
         raise TransientError(
             f"login refused for {where}: {_server_text(exc)}; check username and the authorization "
             "code (授权码), and that IMAP is enabled in the webmail settings.", mailbox=box.name) from None
-    except _NETWORK_ERRORS as exc:
-        _close(client)
+    except NETWORK_ERRORS as exc:
+        close(client)
         raise TransientError(f"{where}: {_server_text(exc)}", mailbox=box.name) from None
     return client
 
 
-def _close(client: IMAPClient) -> None:
+def close(client: IMAPClient) -> None:
     try:
         client.logout()
     except Exception:  # the connection may already be gone; nothing left to save
@@ -148,8 +148,10 @@ class ImapSource:
     """Polls one mailbox's folders into the pipeline."""
 
     def __init__(self, box: MailboxConfig, pipeline: Pipeline,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+                 progress: Callable[[int, int], None] | None = None,
+                 stop: threading.Event | None = None) -> None:
         self.box = box
+        self.stop = stop or threading.Event()  # set: finish the message in hand, then return
         self.pipeline = pipeline
         self.db = pipeline.db
         self.progress = progress or (lambda done, total: None)
@@ -167,12 +169,14 @@ class ImapSource:
             client = connect(self.box)
             try:
                 for folder in self.box.folders:
+                    if self.stop.is_set():
+                        break
                     self._poll_folder(client, folder, stats)
-            except _NETWORK_ERRORS as exc:
+            except NETWORK_ERRORS as exc:
                 raise TransientError(f"mailbox {self.box.name}: connection lost ({_server_text(exc)}); "
                                      "the next poll continues where this one stopped.", mailbox=self.box.name) from None
             finally:
-                _close(client)
+                close(client)
         finally:
             lease.release(self.db, name, self.owner)
         return stats
@@ -202,18 +206,27 @@ class ImapSource:
         with contextlib.closing(self._fetched(client, batches)) as fetched:
             messages = ((raw, Origin(self.box.name, folder, uidvalidity, uid, arrived), fp)
                         for batch in fetched for uid, raw, arrived, fp in batch)
-            for outcome in self.pipeline.ingest_many(messages):  # parsed on a second core
-                stats.fetched += 1
-                stats.new += outcome.new
-                if outcome.new and outcome.disposition:
-                    stats.dispositions[outcome.disposition] = stats.dispositions.get(outcome.disposition, 0) + 1
-                self.progress(stats.fetched, total)
-                done = outcome.origin.uid
-                if done in batch_ends:  # a whole batch is in the books
-                    self._save_last_uid(folder, done)
-                    lease.acquire(self.db, f"poll:{self.box.name}", self.owner)  # renew during long back-fills
+            # closing(): on a stop the parse worker is shut down here, not when garbage is collected.
+            with contextlib.closing(self.pipeline.ingest_many(messages)) as outcomes:  # parsed on a second core
+                for outcome in outcomes:
+                    stats.fetched += 1
+                    stats.new += outcome.new
+                    if outcome.new and outcome.disposition:
+                        stats.dispositions[outcome.disposition] = stats.dispositions.get(outcome.disposition, 0) + 1
+                    self.progress(stats.fetched, total)
+                    done = outcome.origin.uid
+                    if done in batch_ends:  # a whole batch is in the books
+                        self._save_last_uid(folder, done)
+                        lease.acquire(self.db, f"poll:{self.box.name}", self.owner)  # renew during long back-fills
+                    if self.stop.is_set():
+                        # Shutting down: what is recorded stays recorded; a message the parse worker
+                        # holds stays `archived` and is resumed by the next start (nothing lost).
+                        log.info("mailbox %s/%s: stopping after UID %s", self.box.name, folder, done)
+                        break
         if done not in batch_ends:
             self._save_last_uid(folder, done)
+        if self.stop.is_set():
+            return
         self._apply_actions(client, folder, uidvalidity)
 
     def _folder_state(self, folder: str, uidvalidity: int) -> int:
