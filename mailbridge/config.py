@@ -162,7 +162,7 @@ class AdminConfig(_Model):
     """Who hears about the service's health, and when."""
 
     addresses: list[str] = []
-    alert_after_minutes: Annotated[int, Field(ge=1)] = 60
+    alert_after_minutes: Annotated[int, Field(ge=0)] = 60  # 0: at the first failed poll
     silent_days: Annotated[int, Field(ge=0)] = 7  # 0: never alert about a quiet mailbox
 
     @field_validator("addresses")

@@ -122,9 +122,11 @@ class Runner:
                 stats = ImapSource(box, self.pipeline, stop=self.stop).poll()
             except (TransientError, ConfigError) as exc:
                 health.record_failure(self.db, name, str(exc))
+                self._health()  # a mailbox failing for alert_after_minutes is told at once
                 return
             if stats.skipped is None:
                 health.record_success(self.db, name, stats.new)
+                self._health()
             if stats.new:
                 log.info("mailbox %s: %d new (%s)", name, stats.new,
                          ", ".join(f"{k} {v}" for k, v in sorted(stats.dispositions.items())))

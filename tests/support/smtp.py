@@ -53,6 +53,10 @@ class Handler:
     replies: list[str] = field(default_factory=list)
     refuse_rcpt: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    arrived: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.arrived = threading.Condition(self.lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
         if address.lower() in self.refuse_rcpt:
@@ -65,6 +69,7 @@ class Handler:
             if self.replies:
                 return self.replies.pop(0)
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+            self.arrived.notify_all()
         return "250 OK: queued"
 
 
@@ -102,6 +107,20 @@ class SmtpServer:
     def received(self) -> list[Received]:
         with self.handler.lock:
             return list(self.handler.received)
+
+    def wait_for(self, count: int, timeout: float, match=None) -> list[Received]:  # type: ignore[no-untyped-def]
+        """Block until `count` mails (those `match` accepts, if given) have arrived; they are returned.
+
+        Raises TimeoutError with what did arrive: a readiness signal, not a sleep.
+        """
+        def hits() -> list[Received]:
+            return [r for r in self.handler.received if match is None or match(r)]
+
+        with self.handler.arrived:
+            if not self.handler.arrived.wait_for(lambda: len(hits()) >= count, timeout):
+                subjects = [r.message["Subject"] for r in self.handler.received]
+                raise TimeoutError(f"{count} mail(s) expected within {timeout}s; got {subjects}")
+            return hits()
 
     def fail_next(self, *replies: str) -> None:
         """Answer the next DATA commands with these replies (e.g. '451 4.7.1 try later'), then accept."""
