@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages the tests use: a real IMAP server, and the tools that read .doc and .pdf.
-TEST_DEBS := dovecot-imapd antiword poppler-utils
+# Debian packages the tests use: a real IMAP server, the tools that read .doc and .pdf, systemd-analyze.
+TEST_DEBS := dovecot-imapd antiword poppler-utils systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench install test-deps clean
