@@ -94,3 +94,21 @@ def test_exit_codes(tmp_path: Path, config: Path) -> None:
     done = mb(bad_host, "poll", "--once", env={"PW": "secret"})
     assert done.returncode == 3
     assert "cannot connect" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_help_lists_every_command_with_its_own_words_without_importing_them() -> None:
+    """`mailbridge --help` reads cli.LAZY (fast start-up); each line must be the command's own help."""
+    import importlib
+
+    from mailbridge.cli import LAZY
+
+    for name, (target, short) in LAZY.items():
+        module, attr = target.split(":")
+        command = getattr(importlib.import_module(f"mailbridge.commands.{module}"), attr)
+        assert command.name == name
+        assert command.get_short_help_str(limit=100) == short, name
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "mailbridge", "--help"], capture_output=True,
+                          text=True, check=True)
+    assert all(name in done.stdout for name in LAZY)
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert not imported & {"sqlalchemy", "alembic", "pydantic", "jinja2", "mailbridge.commands"}
