@@ -252,3 +252,17 @@ def test_systemd_is_told_ready_and_pinged(tmp_path: Path, imap_account, smtp_ser
         assert daemon.stop() == 0, daemon.output
         assert "STOPPING=1" in sock.recv(4096).decode()
         sock.close()
+
+
+def test_poll_without_once_is_the_daemon_with_polling_jobs_only(tmp_path: Path, imap_account, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    server = smtp_server()
+    mb = _install(tmp_path, imap_account, server)
+    imap_account.append(make_mail(7))
+    daemon = _daemon(mb, "poll")
+    try:
+        assert "(polling only)" in daemon.output
+        server.wait_for(1, timeout=POLL + 5, match=lambda r: "回执" in str(r.message["Subject"]))
+        status = json.loads(mb.run("status", "--json").stdout)
+        assert status["runner"]["running"]
+    finally:
+        assert daemon.stop() == 0, daemon.output

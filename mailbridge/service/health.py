@@ -63,7 +63,7 @@ def problems(config: Config, s: Session, now: datetime | None = None, *, immedia
     """What is wrong now. A failing mailbox counts after alert_after_minutes (at once with `immediate`)."""
     now = now or utcnow()
     found: list[Problem] = []
-    grace = timedelta(0 if immediate else config.admin.alert_after_minutes * 60)
+    grace = timedelta(minutes=0 if immediate else config.admin.alert_after_minutes)
     health = {h.mailbox: h for h in s.scalars(select(MailboxHealth))}
     for box in config.mailboxes:
         if not box.enabled:
