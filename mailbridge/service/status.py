@@ -59,7 +59,8 @@ def report(config: Config, db: Database) -> dict:
                    "sent": outbox.get("sent", 0)},
         "quarantined": quarantined,
         "incidents": incidents,
-        "jobs": [{"id": job_id, "next_run_at": jobs.get(job_id)} for job_id in job_ids(config)],
+        # The running daemon's own jobs (`poll` without --once has fewer), else what `run` would schedule.
+        "jobs": [{"id": job_id, "next_run_at": jobs.get(job_id)} for job_id in (jobs or job_ids(config))],
     }
 
 
