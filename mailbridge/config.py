@@ -152,10 +152,33 @@ class SmtpConfig(Secret):
         return self.port or {"ssl": 465, "starttls": 587, "plain": 25}[self.security]
 
 
+# Five crontab fields (minute hour day month weekday, as in crontab(5)); "" switches the job off.
+Crontab = Annotated[str, Field(pattern=r"^$|^\S+ \S+ \S+ \S+ \S+$")]
+
+
 class ScheduleConfig(_Model):
     poll_interval_seconds: Annotated[int, Field(ge=10)] = 300
     outbox_interval_seconds: Annotated[int, Field(ge=5)] = 60
     digest_times: list[Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]] = ["08:30", "14:30"]
+    weekly_progress: Crontab = "0 9 * * mon"  # each unit its month so far (还差 N 篇)
+    monthly_scorecard: Crontab = "0 9 1 * *"  # the month before's scorecard and 通报 to [scorecards]
+    quota_reminders: Crontab = "0 9 20,25 * *"  # 催报 to units below this month's quota
+    catch_up_hours: Annotated[int, Field(ge=0)] = 24  # a missed occurrence younger than this runs at start
+
+
+class ScorecardsConfig(_Model):
+    """Who gets the monthly scorecard and 通报 (leaders, admins)."""
+
+    recipients: list[str] = []
+    unit_lines: bool = False  # also send each unit its own line of the month's scorecard
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if "@" not in a]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not an e-mail address")
+        return [a.strip() for a in value]
 
 
 class AdminConfig(_Model):
@@ -326,6 +349,7 @@ class Config(_Model):
     schedule: ScheduleConfig = ScheduleConfig()
     outbox: OutboxConfig = OutboxConfig()
     admin: AdminConfig = AdminConfig()
+    scorecards: ScorecardsConfig = ScorecardsConfig()
     receipts: ReceiptsConfig = ReceiptsConfig()
     templates: TemplatesConfig = TemplatesConfig()
     ingest: IngestConfig = IngestConfig()

@@ -18,9 +18,12 @@ from mailbridge.errors import ConfigError
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per unit (see CONTRACT.md).")
 @click.option("--xlsx", type=click.Path(dir_okay=False, path_type=Path), help="Write an Excel workbook.")
 @click.option("--docx", type=click.Path(dir_okay=False, path_type=Path), help="Write a Word bulletin (通报).")
+@click.option("--send", is_flag=True, help="Mail the month's scorecard (.xlsx and .docx) to [scorecards] recipients, once.")
+@click.option("--resend", is_flag=True, help="With --send: send it again although it was sent.")
 @click.pass_obj
 def scorecard(app, month: str | None, week: str | None, quarter: str | None, year: str | None,  # type: ignore[no-untyped-def]
-              unit: str | None, as_json: bool, xlsx: Path | None, docx: Path | None) -> None:
+              unit: str | None, as_json: bool, xlsx: Path | None, docx: Path | None, send: bool = False,
+              resend: bool = False) -> None:
     """Scores of every unit for a period, by the configured rule profile ([scoring] profile)."""
     from mailbridge.score import period as period_mod
     from mailbridge.score.engine import evaluate
@@ -33,6 +36,9 @@ def scorecard(app, month: str | None, week: str | None, quarter: str | None, yea
     if sum(bool(x) for x in (as_json, xlsx, docx)) > 1:
         raise ConfigError("choose one output: --json, --xlsx FILE or --docx FILE.")
     period = period_mod.parse(*given[0])
+    if send or resend:
+        _send(app, period, resend)
+        return
     profile = load_profile(app.config)
     with app.db.session() as s:
         card = evaluate(s, app.config, period, profile=profile)
@@ -59,6 +65,29 @@ def scorecard(app, month: str | None, week: str | None, quarter: str | None, yea
                    [[u.rank or "—", u.unit, u.unit_type_name or "", u.submitted, u.quota,
                      labels.yes if u.quota_met else labels.no, u.adopted, labels.rate(u.rate),
                      f"{u.record()['points']}" + (f" {u.grade}" if u.grade else "")] for u in card.units])
+
+
+def _send(app, period, resend: bool) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    from mailbridge.commands.outbox import flush_outbox
+    from mailbridge.notify import scorecards
+
+    if period.kind != "month":
+        raise ConfigError("--send mails a month's scorecard: give --month YYYY-MM.")
+    if not app.config.scorecards.recipients:
+        raise ConfigError("[scorecards] recipients is empty; add the leaders' addresses to send the scorecard.")
+    with app.db.session() as s:
+        before = scorecards.sent_before(s, period.label)
+        queued = scorecards.queue(s, app.config, period.label, datetime.now(app.config.ingest.zone).date(),
+                                  resend=resend)
+    if not queued and before is not None:
+        when = before.sent_at or before.created_at
+        click.echo(f"scorecard {period.label} was already sent ({when.isoformat(timespec='minutes')}, outbox "
+                   f"{before.id}); use --resend to send it again.")
+        return
+    click.echo(f"scorecard {period.label}: {queued} mail(s) queued to {', '.join(app.config.scorecards.recipients)}")
+    flush_outbox(app)
 
 
 def _explain(app, card, name: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]

@@ -354,3 +354,21 @@ class Runner(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     jobs: Mapped[dict] = mapped_column(JSON, default=dict)  # job id -> next run (ISO 8601) or None
+
+
+class Occurrence(Base):
+    """One occurrence of a scheduled job (job id + scheduled time), recorded with the mail it queued.
+
+    The row and the outbox rows are written in one transaction: after a crash either both exist
+    (the job is done) or neither (it runs again). The unique pair makes a second runner lose.
+    """
+
+    __tablename__ = "occurrences"
+    __table_args__ = (UniqueConstraint("job", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(200))
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    mails: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text)

@@ -7,7 +7,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
-from mailbridge.ledger.models import Submission, Unit
+from mailbridge.ledger.models import Address, Submission, Unit
 
 
 def quota_of(config: Config, unit: Unit) -> int | None:
@@ -35,3 +35,10 @@ def articles_per_unit_month(s: Session, months: Iterable[str]) -> dict[tuple[int
         .group_by(Submission.unit_id, Submission.month)
     )
     return {(unit_id, month): count for unit_id, month, count in rows}
+
+
+def unit_addresses(s: Session, unit_id: int) -> list[str]:
+    """The active addresses of a unit's officers (and those bound to the unit), lower-case, in roster order."""
+    rows = s.scalars(select(Address.address).where(Address.unit_id == unit_id, Address.active.is_(True))
+                     .order_by(Address.id))
+    return list(dict.fromkeys(rows))

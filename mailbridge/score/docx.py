@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 import docx
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -64,7 +65,7 @@ def _totals(card: Scorecard) -> dict:
             "profile": card.profile.profile.name, "source": card.profile.profile.source}
 
 
-def write_docx(card: Scorecard, config: Config, path: Path) -> None:
+def write_docx(card: Scorecard, config: Config, path: Path | IO[bytes]) -> None:
     t = words(config, "score/bulletin.j2")
     labels = words(config)
     document = docx.Document()

@@ -3,6 +3,7 @@ bar chart of the scores, and a detail sheet with every scoring line."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
@@ -47,7 +48,7 @@ def _ranked(sheet: Worksheet, heading: str, units: list[UnitScore], labels, grad
     sheet.freeze_panes = "A3"
 
 
-def write_xlsx(card: Scorecard, config: Config, path: Path) -> None:
+def write_xlsx(card: Scorecard, config: Config, path: Path | IO[bytes]) -> None:
     labels = words(config)
     period = labels.period(card.period)
     graded = bool(card.profile.grades)

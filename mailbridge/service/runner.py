@@ -20,16 +20,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from sqlalchemy.exc import OperationalError
+
 from mailbridge import config as config_mod
 from mailbridge import logs
 from mailbridge.config import Config
 from mailbridge.errors import ConfigError, MailbridgeError, PermanentError, TransientError
 from mailbridge.ledger.db import Database, ensure_schema
-from mailbridge.service import health, lock, systemd
+from mailbridge.service import health, lock, schedule, systemd
 from mailbridge.service.status import job_ids
 
 log = logging.getLogger(__name__)
-OPERATIONAL = (TransientError, ConfigError, PermanentError)
+# What a job may meet in normal operation: logged, retried at the next run. sqlalchemy's
+# OperationalError is the database being away or locked (a PostgreSQL restart), not a bug.
+OPERATIONAL = (TransientError, ConfigError, PermanentError, OperationalError)
+SCHEDULE_TICK = 30  # seconds: a scheduled mail goes within a minute of its time
 
 
 def load_checked(path: Path | None) -> Config:
@@ -43,6 +48,7 @@ def load_checked(path: Path | None) -> Config:
     config = config_mod.load(path)
     load_profile(config)
     check_templates(config)
+    schedule.jobs(config)  # every crontab of [schedule] parses
     return config
 
 
@@ -64,6 +70,8 @@ class Runner:
         self._flush_lock = threading.Lock()
         self._outbox_error: str | None = None
         self._idle: list[threading.Thread] = []
+        self._scheduled: list[schedule.Job] = []
+        self._ticked = False
         self._build()
 
     def _build(self) -> None:
@@ -95,7 +103,12 @@ class Runner:
                 add(self._guard(f"digest:{at}", self._digest), "cron", id=f"digest:{at}",
                     hour=int(hour), minute=int(minute))
             add(self._guard("health", self._health), "interval", id="health", seconds=60, next_run_time=now)
-        assert {j.id for j in self.scheduler.get_jobs()} == set(job_ids(config, self.polling_only))
+            # Scheduled mail: the first tick at start catches up what was missed while we were down.
+            self._scheduled = schedule.jobs(config)
+            add(self._guard("schedule", self._tick), "interval", id="schedule", seconds=SCHEDULE_TICK,
+                next_run_time=now)
+        scheduled = {j.id for j in self.scheduler.get_jobs()} | {j.id for j in self._scheduled}
+        assert scheduled == set(job_ids(config, self.polling_only))
 
     def _guard(self, job_id: str, fn: Callable[..., None], *args: object) -> Callable[[], None]:
         def run() -> None:
@@ -136,7 +149,10 @@ class Runner:
 
     def wake(self, name: str) -> None:
         """New mail (IDLE): poll now, or once more right after the poll in progress."""
-        self._wakes[name].set()
+        wake = self._wakes.get(name)
+        if wake is None:  # the mailbox left the config at a reload
+            return
+        wake.set()
         job = self.scheduler.get_job(f"poll:{name}")
         if job is not None:
             job.modify(next_run_time=datetime.now(self.config.ingest.zone))
@@ -164,6 +180,16 @@ class Runner:
         queued = enqueue_digests(self.db, self.config)
         if queued:
             log.info("digests queued: %s", ", ".join(f"{g} {n}" for g, n in sorted(queued.items())))
+            self._flush()
+
+    def _tick(self) -> None:
+        now = datetime.now(self.config.ingest.zone)
+        queued = schedule.tick(self.db, self.config, now, self._scheduled)
+        if not self._ticked:  # once per start: what was caught up, and what comes next
+            self._ticked = True
+            log.info("scheduled mail: %d caught up; next: %s", queued, ", ".join(
+                f"{j.id} {j.next_after(now).isoformat(timespec='minutes')}" for j in self._scheduled) or "none")
+        if queued:
             self._flush()
 
     def _health(self) -> None:
@@ -206,8 +232,13 @@ class Runner:
         self._attention.set()
 
     def _next_runs(self) -> dict[str, str | None]:
-        return {job.id: job.next_run_time.isoformat(timespec="seconds") if job.next_run_time else None
+        runs = {job.id: job.next_run_time.isoformat(timespec="seconds") if job.next_run_time else None
                 for job in self.scheduler.get_jobs()}
+        now = datetime.now(self.config.ingest.zone)
+        for job in self._scheduled:
+            at = job.next_after(now)
+            runs[job.id] = at.isoformat(timespec="seconds") if at else None
+        return runs
 
     def run(self) -> None:
         """Run until SIGTERM/SIGINT (returns) or a bug in a job (raises it: exit 4)."""
@@ -249,7 +280,10 @@ class Runner:
             if self.reload.is_set():
                 self._reload()
             if time.monotonic() >= beat_due:
-                self.lock.heartbeat(self._next_runs())
+                try:
+                    self.lock.heartbeat(self._next_runs())
+                except OperationalError as exc:  # the database is away: the jobs say so too
+                    log.warning("heartbeat: %s", exc.orig)
                 beat_due = time.monotonic() + lock.HEARTBEAT_SECONDS
             if watchdog:
                 systemd.notify("WATCHDOG=1")

@@ -9,7 +9,7 @@ from mailbridge import __version__
 from mailbridge.config import Config
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Incident, MailboxHealth, Message, Outgoing, utcnow
-from mailbridge.service import lock
+from mailbridge.service import lock, schedule
 from mailbridge.service.health import problems
 
 
@@ -68,5 +68,6 @@ def job_ids(config: Config, polling_only: bool = False) -> list[str]:
     """The daemon's jobs for this config, by id (the runner schedules exactly these)."""
     ids = [f"poll:{b.name}" for b in config.mailboxes if b.enabled] + ["outbox"]
     if not polling_only:
-        ids += [f"digest:{at}" for at in config.schedule.digest_times] + ["health"]
+        ids += [f"digest:{at}" for at in config.schedule.digest_times] + ["health", "schedule"]
+        ids += [job.id for job in schedule.jobs(config)]
     return ids

@@ -1,4 +1,4 @@
-"""service: mailbox health, incidents (admin alerts), the one runner of a database
+"""service: mailbox health, incidents (admin alerts), the one runner of a database, job occurrences
 
 Revision ID: 0006
 Revises: 0005
@@ -40,6 +40,16 @@ def upgrade() -> None:
     sa.Column('error_since', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('mailbox', name=op.f('pk_mailbox_health'))
     )
+    op.create_table('occurrences',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sa.String(length=200), nullable=False),
+    sa.Column('scheduled_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('done_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('mails', sa.Integer(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_occurrences')),
+    sa.UniqueConstraint('job', 'scheduled_at', name=op.f('uq_occurrences_job'))
+    )
     op.create_table('runners',
     sa.Column('name', sa.String(length=40), nullable=False),
     sa.Column('host', sa.String(length=255), nullable=False),
@@ -55,6 +65,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Downgrade schema."""
     op.drop_table('runners')
+    op.drop_table('occurrences')
     op.drop_table('mailbox_health')
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_incidents_key'))
