@@ -16,13 +16,13 @@ from mailbridge.service.alerts import queue_alert
 log = logging.getLogger(__name__)
 
 
-def record_success(db: Database, mailbox: str, new: int) -> None:
-    """A poll went through; logs once when a failing mailbox works again."""
+def record_success(db: Database, mailbox: str, new: int, announce: bool = True) -> None:
+    """A poll went through; logs once when a failing mailbox works again (`announce`: the daemon)."""
     now = utcnow()
     with db.session() as s:
         row = s.get(MailboxHealth, mailbox) or MailboxHealth(mailbox=mailbox)
         s.add(row)
-        if row.error:
+        if row.error and announce:
             log.warning("mailbox %s: working again (failing since %s)", mailbox, _local(row.error_since))
         row.error, row.error_since = None, None
         row.first_success_at = row.first_success_at or now
@@ -31,12 +31,15 @@ def record_success(db: Database, mailbox: str, new: int) -> None:
             row.last_new_mail_at = now
 
 
-def record_failure(db: Database, mailbox: str, error: str) -> None:
-    """A poll failed; logged when the error starts or changes, not at every poll."""
+def record_failure(db: Database, mailbox: str, error: str, announce: bool = True) -> None:
+    """A poll failed; logged when the error starts or changes, not at every poll.
+
+    `poll --once` says it on the terminal itself and passes announce=False.
+    """
     with db.session() as s:
         row = s.get(MailboxHealth, mailbox) or MailboxHealth(mailbox=mailbox)
         s.add(row)
-        if row.error != error:
+        if row.error != error and announce:
             log.error("mailbox %s: %s", mailbox, error)
         if row.error is None:
             row.error_since = utcnow()
