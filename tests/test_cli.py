@@ -43,8 +43,18 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     assert len(subs) > len(messages) // 2
     assert all(s["title"] and "=?" not in s["title"] for s in subs)
     assert any("large_attachment_link" in s["flags"] for s in subs)
+    # The month passes on a simulated clock: each Monday's progress, the 催报, the monthly scorecard.
+    outbox = tmp_path / "demo" / "outbox"
+    kinds = sorted(p.name.split("-")[1].split(".")[0] for p in outbox.glob("*.eml"))
+    assert {"receipt", "digest", "progress", "remind", "scorecard"} <= set(kinds)
+    [card] = outbox.glob("*-scorecard.eml")
+    from email import message_from_bytes, policy
+
+    mail = message_from_bytes(card.read_bytes(), policy=policy.default)
+    assert sorted(p.get_filename()[-5:] for p in mail.iter_attachments()) == [".docx", ".xlsx"]
     again = mb(None, "demo", "--dir", str(tmp_path / "demo"))  # a second run changes nothing
     assert again.returncode == 0 and len(as_json(config, "submissions", "list")) == len(subs)
+    assert sorted(p.name.split("-")[1].split(".")[0] for p in outbox.glob("*.eml")) == kinds
 
 
 def test_import_is_idempotent_and_contract_fields(config: Path) -> None:

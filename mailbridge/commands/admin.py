@@ -161,6 +161,12 @@ addresses = ["kpb@smxkx.example"]
 [[review.routes]]
 group = "kpb"
 keywords = ["科普"]
+
+[scorecards]
+recipients = ["leader@smxkx.example"]   # the monthly scorecard and 通报
+
+[scoring]
+issuer = "三门峡市科学技术协会"
 """
 
 
@@ -199,6 +205,13 @@ def demo(ctx: click.Context, directory: Path) -> None:
     ctx.invoke(digest_cmd, no_send=False)
     ctx.invoke(messages_list, as_json=False, disposition=None, mailbox=None)
     ctx.invoke(submissions_list, month=None, unit=None, as_json=False)
+    from mailbridge.commands.outbox import flush_outbox
+    from mailbridge.demo.month import simulate
+
+    month, scheduled = simulate(app.config, app.db)  # the month passes on a simulated clock
+    flush_outbox(app)
+    click.echo(f"demo: the month {month} passed on a simulated clock; scheduled mail queued: "
+               + (", ".join(f"{kind} {n}" for kind, n in sorted(scheduled.items())) or "none (already sent)"))
     prefix = f"mailbridge -c {os.path.relpath(config_path)}"
     click.echo(f"""
 Outputs:
@@ -206,7 +219,9 @@ Outputs:
   archive    {directory / 'store'} (raw mail under raw/, attachments under files/)
   config     {config_path}
   roster     {roster} (信息员登记表, imported first)
-  outbox     {directory / 'outbox'} (receipts and reviewer digests, as .eml files instead of being sent)
+  outbox     {directory / 'outbox'} (every mail as an .eml file instead of being sent: receipts,
+             reviewer digests, each Monday's progress (progress), 催报 (remind) and the monthly
+             scorecard with its .xlsx and .docx attached (scorecard))
 Try:
   {prefix} submissions list --json
   {prefix} submissions show 1

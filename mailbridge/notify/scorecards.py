@@ -37,9 +37,10 @@ def _summary(card: Scorecard) -> dict:
     units = card.units
     with_quota = [u for u in units if u.quota]
     return {
-        "units": len(units), "submitted": sum(u.submitted for u in units), "adopted": sum(u.adopted for u in units),
+        "units": len(units), "sending": sum(1 for u in units if u.submitted),
+        "submitted": sum(u.submitted for u in units), "adopted": sum(u.adopted for u in units),
         "met": sum(1 for u in with_quota if u.quota_met), "with_quota": len(with_quota),
-        "top": [u.record() for u in units if u.rank][:5], "below": [u.unit for u in units if u.below_quota],
+        "top": [u.record() for u in units if u.rank and u.points > 0][:5], "below": [u.unit for u in units if u.below_quota],
     }
 
 
