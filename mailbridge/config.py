@@ -117,6 +117,9 @@ class OutboxConfig(_Model):
     max_attempts: Annotated[int, Field(ge=1)] = 8
     retry_seconds: Annotated[int, Field(ge=1)] = 60
     max_retry_seconds: Annotated[int, Field(ge=1)] = 6 * 3600
+    # Receipts and review answers together; 0: no cap. Over a cap, no answer is queued (logged).
+    max_automatic_per_hour: Annotated[int, Field(ge=0)] = 60
+    max_automatic_per_day: Annotated[int, Field(ge=0)] = 300
 
 
 class ReceiptsConfig(_Model):
@@ -124,6 +127,7 @@ class ReceiptsConfig(_Model):
     unknown_senders: bool = True
     max_per_sender_per_day: Annotated[int, Field(ge=0)] = 10
     max_age_days: Annotated[int, Field(ge=0)] = 3
+    unknown_sender_days: Annotated[int, Field(ge=0)] = 30  # an address not in the roster: one receipt per this many days
     contact: str = ""
 
 
