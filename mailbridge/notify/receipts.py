@@ -16,6 +16,7 @@ from mailbridge.notify.render import render_mail
 from mailbridge.parse.mime import ParsedMail
 
 log = logging.getLogger(__name__)
+UNDELIVERABLE = "address not deliverable"
 
 
 def why_not(config: Config, row: Message, mail: ParsedMail, subs: list[Submission],
@@ -35,7 +36,7 @@ def why_not(config: Config, row: Message, mail: ParsedMail, subs: list[Submissio
     try:
         sender = one_address(sender).lower()
     except ValueError as exc:
-        return f"address not deliverable ({exc})"
+        return f"{UNDELIVERABLE} ({exc})"
     if sender in config.own_addresses:
         return "sent by this system"
     if mail.no_reply:
@@ -134,6 +135,8 @@ def _enqueue(s: Session, config: Config, row: Message, mail: ParsedMail, subs: l
     reason = why_not(config, row, mail, subs, imports, s)
     if reason:
         log.info("message %s: no receipt: %s", row.id, reason)
+        if reason.startswith(UNDELIVERABLE):  # the clerk may want to answer by hand: say why not
+            row.reason = f"no receipt: {reason}"[:1000]
         return False
     subject, text, html = render_mail(config, "receipt", **receipt_data(s, config, row, subs))
     msg = compose(config, [one_address(row.sender)], subject, text, html, auto="auto-replied",
