@@ -1,6 +1,7 @@
 """What a stranger's mail can do to outgoing mail: nothing stops the outbox, floods or reflects."""
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from pathlib import Path
@@ -11,11 +12,14 @@ from mbcli import Mailbridge
 from support.smtp import free_port
 from test_outbox import ROSTER, installation, outbox, write_mails
 
-from mailbridge.config import load
+from mailbridge.config import from_dict, load
 from mailbridge.ledger.db import Database, ensure_schema
+from mailbridge.notify.compose import compose
+from mailbridge.notify.render import render_mail
 from mailbridge.notify.sender import Sender
 from mailbridge.notify.transport import SmtpTransport
 
+CONFIG = from_dict({"smtp": {"from": "三门峡市科协 <smxskx@163.com>"}}, base=Path("."))
 EAI = "张三@example.com"  # a raw UTF-8 address (RFC 6531): real mail from EAI users
 
 
@@ -201,3 +205,112 @@ def test_a_receipt_that_cannot_be_composed_never_fails_the_commit(tmp_path: Path
     [message] = mb.messages()
     assert message["reason"].startswith("no receipt: cannot be composed (UnicodeEncodeError")
     assert len(mb.submissions()) == 1 and outbox(mb) == []
+
+
+# --- a receipt has exactly one recipient ------------------------------------------------------
+
+CRAFTED_FROM = [
+    "=?utf-8?Q?a@x.example,b@y.example,c@z.example?= <evil1@gmail.com>",
+    "=?utf-8?Q?x:reviewer@smxkx.example;?= <evil2@gmail.com>",
+    '"a@x.example, b@y.example" <evil3@gmail.com>',
+    "=?utf-8?B?" + base64.b64encode('"张" <a@x.example>, b@y.example, '.encode()).decode() + "?= <evil4@gmail.com>",
+    "a@x.example, b@y.example, c@z.example",
+    '"x\\" <a@x.example>, " <evil5@gmail.com>',
+]
+
+
+def with_from(n: int, value: str) -> bytes:
+    raw = make_mail(n, sender="placeholder@example.com")
+    start = raw.index(b"\r\nFrom: ") + 2
+    end = raw.index(b"\r\n", start)
+    return raw[:start] + f"From: {value}".encode() + raw[end:]
+
+
+def test_receipt_has_exactly_one_recipient(tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    server = smtp_server()
+    mb = installation(tmp_path, server)
+    mails = [with_from(n, value) for n, value in enumerate(CRAFTED_FROM, start=1)]
+    done = mb.run("import", "--receipts", str(write_mails(tmp_path / "in", *mails)))
+    assert done.returncode == 0, done.stderr
+    assert server.received, "no receipt at all: the test proves nothing"
+    for got in server.received:
+        assert len(got.recipients) == 1, got.recipients
+        assert len(got.message["To"].addresses) == 1 and got.message["Cc"] is None
+        assert got.message["To"].addresses[0].addr_spec == got.recipients[0]
+    assert all(len(r["recipients"]) == 1 for r in outbox(mb))
+
+
+@pytest.mark.parametrize("sender", ["a@x.example, b@y.example", '"a@x.example" <b@y.example>', "x:a@x.example;",
+                                    "a@x.example b@y.example", "a@x.example\u2028", "<a@x.example>", "a@x"])
+def test_a_sender_string_that_is_not_one_address_gets_no_mail(sender: str) -> None:
+    with pytest.raises(ValueError, match="not one deliverable address"):
+        compose(CONFIG, [sender], "s", "t", "<p>h</p>")
+
+
+def test_outbox_refuses_an_answer_to_several_recipients() -> None:
+    from email.message import EmailMessage
+
+    from mailbridge.notify import outbox as outbox_mod
+
+    msg = EmailMessage()
+    msg["To"] = "a@x.example, b@y.example"
+    msg["Subject"], msg["Message-ID"] = "s", "<m@x.example>"
+    msg.set_content("t")
+    for kind in ("receipt", "reply"):
+        with pytest.raises(ValueError, match="exactly one recipient"):
+            outbox_mod.enqueue(None, f"{kind}:1", kind, msg)  # type: ignore[arg-type]  # refused before any query
+
+
+# --- every sender-derived field is escaped in every HTML part ----------------------------------
+
+def evil(field: str) -> str:
+    return f'<script>{field}</script>&"{field}'
+
+
+def escaped(field: str) -> str:
+    return f"&lt;script&gt;{field}&lt;/script&gt;&amp;&#34;{field}"
+
+
+def _check(text: str, html: str, fields: list[str]) -> None:
+    for field in fields:
+        assert evil(field) in text, f"{field} is not shown at all: the check proves nothing"
+        assert evil(field) not in html and f"<script>{field}" not in html, f"{field} reaches the HTML unescaped"
+        assert escaped(field) in html, field
+
+
+def test_html_parts_escape_every_sender_field() -> None:
+    item = {"receipt_no": evil("receipt_no"), "title": evil("title"), "body_chars": 10, "category": evil("category"),
+            "document": evil("document"), "flags": ["unreadable", "macro"], "from_body": True,
+            "links": [{"url": "https://mail.163.com/large/x", "filename": evil("link"), "expires": evil("expires")}],
+            "excerpt": evil("excerpt"), "version_of": evil("version_of")}
+    data = {"sender": evil("sender"), "sender_name": evil("sender_name"), "subject": evil("subject"),
+            "received_at": "2026-11-23 09:00", "unit": None, "unit_type": None, "suggested_unit": evil("suggested"),
+            "year": 2026, "month": 11, "count": None, "quota": None, "submissions": [item],
+            "attachments": [{"filename": evil("attachment"), "size": 1, "kind": "document", "flags": []}],
+            "contact": evil("contact"), "address": "smxskx@163.com"}
+    _, text, html = render_mail(CONFIG, "receipt", **data)
+    _check(text, html, ["receipt_no", "title", "category", "document", "link", "expires", "excerpt", "version_of",
+                        "sender_name", "suggested", "attachment", "contact", "sender"])
+    _, text, html = render_mail(CONFIG, "receipt", **{**data, "sender_name": "", "unit": evil("unit"),
+                                                      "unit_type": evil("unit_type"), "count": 1, "quota": 2})
+    _check(text, html, ["unit", "unit_type", "sender"])
+
+    digest_item = {"receipt_no": evil("d_receipt"), "title": evil("d_title"), "unit": None, "sender": evil("d_sender"),
+                   "received_at": "2026-11-23 09:00", "category": evil("d_category"), "body_chars": 1,
+                   "flags": ["large_attachment_link"], "excerpt": evil("d_excerpt"), "review_status": "pending"}
+    _, text, html = render_mail(CONFIG, "digest", group=evil("group"), items=[digest_item], token="MB-0123456789",
+                                two_stage=True, channels=[{"id": "web", "name": evil("channel"), "aliases": [evil("alias")]}],
+                                example=evil("example"))
+    _check(text, html, ["d_receipt", "d_title", "d_sender", "d_category", "d_excerpt", "group", "channel", "alias",
+                        "example"])
+
+    results = [{"line": evil("line"), "verb": "adopt", "receipt_no": evil("r_no"), "title": evil("r_title"),
+                "channels": [evil("r_channel")], "on": "2026-11-23", "error": None},
+               {"line": evil("bad_line"), "verb": "reject", "receipt_no": evil("bad_no"), "title": None,
+                "channels": [], "on": None, "error": "unknown_submission"}]
+    _, text, html = render_mail(CONFIG, "review_reply", subject=evil("r_subject"), results=results, refused=None,
+                                sender="a@x.example")
+    _check(text, html, ["r_no", "r_title", "r_channel", "bad_line", "bad_no"])
+    _, text, html = render_mail(CONFIG, "review_reply", subject="s", results=[], refused="not_reviewer",
+                                sender=evil("r_sender"))
+    _check(text, html, ["r_sender"])

@@ -26,7 +26,7 @@ def one_address(address: str) -> str:
     An internationalised domain becomes its IDNA A-label so any server takes it (RFC 5891); a
     non-ASCII local part stays as it is and needs SMTPUTF8 (RFC 6531) at send time.
     """
-    local, at, domain = address.strip().rpartition("@")
+    local, at, domain = address.strip(" \t").rpartition("@")
     problem = None
     if not at or not local or not domain:
         problem = "no local part and domain"
