@@ -314,3 +314,63 @@ def test_html_parts_escape_every_sender_field() -> None:
     _, text, html = render_mail(CONFIG, "review_reply", subject="s", results=[], refused="not_reviewer",
                                 sender=evil("r_sender"))
     _check(text, html, ["r_sender"])
+
+
+# --- no flooding, no reflection ----------------------------------------------------------------
+
+def subject_of(title: str) -> str:
+    item = {"receipt_no": "SMX-2026-11-0001", "title": title, "body_chars": 1, "category": "动态信息",
+            "document": None, "flags": [], "links": [], "from_body": True, "excerpt": "", "version_of": None}
+    subject, _, _ = render_mail(CONFIG, "receipt", sender="a@x.example", sender_name="", subject="回执：恭喜您中奖",
+                                received_at="", unit=None, unit_type=None, suggested_unit=None, year=2026, month=11,
+                                count=None, quota=None, submissions=[item], attachments=[], contact="",
+                                address="smxskx@163.com")
+    return subject
+
+
+def test_receipt_subject_is_the_number_and_a_short_clean_title() -> None:
+    subject = subject_of("恭喜您中奖\u2028请点击\x1b[31m链接\u202e领取\x85奖金" + "！" * 100)
+    assert subject == "回执：SMX-2026-11-0001《恭喜您中奖 请点击 [31m链接 领取…》"
+    assert "回执：恭喜您中奖" not in subject  # the sender's Subject is never echoed
+    assert len(subject) <= len("回执：SMX-2026-11-0001《》") + 20 and subject.endswith("…》")
+    assert all(c.isprintable() for c in subject)
+    assert subject_of("") == "回执：SMX-2026-11-0001"
+
+
+def test_automatic_mail_has_an_hourly_and_a_daily_cap(tmp_path: Path) -> None:
+    mb = Mailbridge(tmp_path, [], receipts={"max_age_days": 0}, outbox={"max_automatic_per_hour": 2})
+    senders = [f"unit{n}@163.com" for n in range(4)]
+    mails = [make_mail(n, sender=s) for n, s in enumerate(senders, start=1)]
+    mb.ok("import", "--receipts", str(write_mails(tmp_path / "in", *mails)))
+    assert [r["recipients"] for r in outbox(mb)] == [[senders[0]], [senders[1]]]
+    # The day cap counts every automatic kind: with 2 receipts today, a review answer is refused too.
+    config = load(mb.config)
+    config = config.model_copy(update={"outbox": config.outbox.model_copy(
+        update={"max_automatic_per_hour": 0, "max_automatic_per_day": 2})})
+    db = Database(config.database.url)
+    try:
+        with db.session() as s:
+            from mailbridge.notify import outbox as outbox_mod
+
+            assert outbox_mod.over_cap(s, config) == ("2 automatic mails already queued in the last day "
+                                                      "(outbox.max_automatic_per_day)")
+            msg = compose(config, ["reviewer@smxkx.example"], "s", "t", "<p>h</p>", auto="auto-replied")
+            assert outbox_mod.enqueue(s, "reply:99", "reply", msg, config=config) is False
+            assert outbox_mod.enqueue(s, "digest:99", "digest", msg, config=config) is True  # not automatic
+    finally:
+        db.dispose()
+
+
+def test_an_unknown_sender_is_answered_once_in_30_days(tmp_path: Path) -> None:
+    mb = Mailbridge(tmp_path, [], receipts={"max_age_days": 0})
+    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    mb.ok("roster", "import", str(tmp_path / "roster.csv"))
+    stranger = "forged@example.com"
+    mails = [make_mail(n, sender=stranger) for n in (1, 2, 3)] + [make_mail(n) for n in (4, 5)]
+    mb.ok("import", "--receipts", str(write_mails(tmp_path / "in", *mails)))
+    assert [r["recipients"] for r in outbox(mb)] == [[stranger], ["lsxkx@163.com"], ["lsxkx@163.com"]]
+    assert len(mb.submissions()) == 5  # every article is kept; only the answers are spared
+    # Once the 30 days are over, the stranger is answered again.
+    set_rows(mb, "UPDATE outbox SET created_at = datetime(created_at, '-31 days')")
+    mb.ok("import", "--receipts", str(write_mails(tmp_path / "later", make_mail(6, sender=stranger))))
+    assert [r["recipients"] for r in outbox(mb)][-1] == [stranger]
