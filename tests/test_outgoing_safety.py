@@ -374,3 +374,69 @@ def test_an_unknown_sender_is_answered_once_in_30_days(tmp_path: Path) -> None:
     set_rows(mb, "UPDATE outbox SET created_at = datetime(created_at, '-31 days')")
     mb.ok("import", "--receipts", str(write_mails(tmp_path / "later", make_mail(6, sender=stranger))))
     assert [r["recipients"] for r in outbox(mb)][-1] == [stranger]
+
+
+# --- what admins open: spreadsheets and the terminal -------------------------------------------
+
+FORMULA = '=HYPERLINK("http://evil.example/x","点击领取")'
+
+
+def _cells(path: Path) -> list:  # type: ignore[type-arg]
+    from openpyxl import load_workbook
+
+    book = load_workbook(path)
+    return [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row if cell.value is not None]
+
+
+def test_sender_strings_are_text_in_every_xlsx(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from books import Books, at
+
+    from mailbridge.config import Config
+    from mailbridge.score.engine import evaluate
+    from mailbridge.score.period import parse
+    from mailbridge.score.xlsx import write_xlsx
+
+    books = Books(tmp_path, Config())
+    books.unit("=1+1", "county")
+    sub = books.article("=1+1", at("2024-09", 2), FORMULA + "\x1b[31m\x0b")
+    books.adopt(sub, "website")
+    card = evaluate(books.s, books.config, parse("month", "2024-09"), today=dt.date(2024, 10, 1))
+    write_xlsx(card, books.config, tmp_path / "card.xlsx")
+    books.close()
+    cells = _cells(tmp_path / "card.xlsx")
+    risky = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=")]
+    assert {c.value for c in risky} == {"=1+1", FORMULA + "[31m"}  # control characters dropped
+    assert {c.data_type for c in risky} == {"s"}  # strings, not formulas
+
+
+def test_roster_export_writes_names_as_text(tmp_path: Path) -> None:
+    mb = Mailbridge(tmp_path, [])
+    (tmp_path / "roster.csv").write_text("单位,姓名,电子信箱,单位类型\n\"=cmd|' /C calc'!A0\",=2+2,a@163.com,county\n",
+                                         encoding="utf-8")
+    mb.ok("roster", "import", str(tmp_path / "roster.csv"))
+    mb.ok("roster", "export", str(tmp_path / "out.xlsx"))
+    risky = [c for c in _cells(tmp_path / "out.xlsx") if str(c.value).startswith("=")]
+    assert {c.value for c in risky} == {"=cmd|' /C calc'!A0", "=2+2"}
+    assert {c.data_type for c in risky} == {"s"}
+
+
+TERMINAL_POISON = "标题\x1b]0;owned\x07\x1b[2J\r伪造\x08\u202e\x9b31m"
+
+
+def test_terminal_output_neutralises_control_characters(tmp_path: Path) -> None:
+    mb = Mailbridge(tmp_path, [])
+    body = f"{TERMINAL_POISON}\r\n" + "为深入贯彻落实全民科学素质行动规划纲要，组织科技工作者深入基层开展活动。" * 4 + "\r\n"
+    raw = (b"From: =?UTF-8?B?" + base64.b64encode(TERMINAL_POISON.encode()) + b"?= <lsxkx@163.com>\r\n"
+           b"To: smxskx@163.com\r\nSubject: =?UTF-8?B?" + base64.b64encode(TERMINAL_POISON.encode()) + b"?=\r\n"
+           b"Message-ID: <poison@163.com>\r\nDate: Tue, 03 Nov 2026 09:00:00 +0800\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body.encode())
+    mb.ok("import", str(write_mails(tmp_path / "in", raw)))
+    outputs = [mb.ok("submissions", "show", "1"), mb.ok("submissions", "list"), mb.ok("messages", "list")]
+    for out in outputs:
+        assert not any(c in out for c in "\x1b\x07\x08\r\u202e\x9b"), repr(out)
+    assert "\\x1b" in outputs[0] and "伪造" in outputs[0]  # shown, escaped, not executed
+    # JSON stays exact: scripts get the bytes the sender wrote.
+    record = json.loads(mb.ok("submissions", "show", "1", "--json"))
+    assert "\x1b]0;owned\x07" in record["text"] and "\u202e\x9b31m" in record["subject"]
