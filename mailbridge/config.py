@@ -1,7 +1,9 @@
 """Load config.toml once into frozen, typed models; every mistake is one sentence naming the key."""
 from __future__ import annotations
 
+import logging
 import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -10,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mailbridge.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PATH = "config.toml"
 ENV_VAR = "MAILBRIDGE_CONFIG"
@@ -27,6 +31,9 @@ class Secret(_Model):
 
     def password(self, what: str) -> str:
         if self.password_file is not None:
+            loose = self.loose_permissions()
+            if loose:  # read all the same: refusing would stop the service over a chmod
+                log.warning("%s: %s", what, loose)
             try:
                 return self.password_file.read_text(encoding="utf-8").strip()
             except OSError as exc:
@@ -43,6 +50,19 @@ class Secret(_Model):
                 )
             return value
         raise ConfigError(f"{what}: set password_env or password_file.")
+
+    def loose_permissions(self) -> str | None:
+        """Say so when others than the owner may read the password_file (never its content)."""
+        if self.password_file is None:
+            return None
+        try:
+            mode = stat.S_IMODE(self.password_file.stat().st_mode)
+        except OSError:
+            return None  # password() / missing() say what is wrong with the path
+        if not mode & 0o077:
+            return None
+        return (f"password_file {self.password_file} is readable by others than its owner (mode {mode:04o}); "
+                f"run: chmod 600 {self.password_file}")
 
     def missing(self) -> str | None:
         """Say what is missing without reading the secret into a message."""

@@ -25,11 +25,15 @@ def check_config(app) -> None:  # type: ignore[no-untyped-def]
                    f"folders {', '.join(box.folders)}, action {box.action}")
         if box.missing():
             click.echo(f"  warning: mailbox {box.name}: {box.missing()}; polling it will fail until it is.")
+        if box.loose_permissions():
+            click.echo(f"  warning: mailbox {box.name}: {box.loose_permissions()}")
     click.echo(f"  smtp: {config.smtp.transport}" + (
         f" {config.smtp.host}:{config.smtp.effective_port} ({config.smtp.security})"
         if config.smtp.transport == "smtp" else f" to {config.smtp.dir}"))
     if config.smtp.transport == "smtp" and config.smtp.username and config.smtp.missing():
         click.echo(f"  warning: smtp: {config.smtp.missing()}; sending will fail until it is.")
+    if config.smtp.transport == "smtp" and config.smtp.loose_permissions():
+        click.echo(f"  warning: smtp: {config.smtp.loose_permissions()}")
     from mailbridge.score.profile import load_profile
 
     profile = load_profile(config)  # a broken profile is a config error (exit 2) naming its file and key
@@ -41,12 +45,9 @@ def check_config(app) -> None:  # type: ignore[no-untyped-def]
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from mailbridge.ledger.db import masked
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(not a valid URL)"
+    return masked(url)
 
 
 @click.command("doctor")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mailbridge.config import SmtpConfig
 from mailbridge.errors import PermanentError, TransientError
+from mailbridge.ledger.archive import private_dir
 
 
 def _text(reply: bytes | str) -> str:
@@ -152,9 +153,13 @@ class FileTransport:
 
     def send(self, recipients: list[str], data: bytes, name: str = "mail") -> None:
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.dir)
             tmp = self.dir / f".{name}.tmp"
-            tmp.write_bytes(data)
+            tmp.unlink(missing_ok=True)  # a leftover keeps its mode through O_CREAT
+            # 0600 whatever the umask: a receipt holds the sender's name, address and article titles.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
             os.replace(tmp, self.dir / f"{name}.eml")
         except OSError as exc:
             raise TransientError(f"cannot write mail to {self.dir} ({exc.strerror}).") from None
