@@ -217,6 +217,8 @@ CRAFTED_FROM = [
     "=?utf-8?B?" + base64.b64encode('"张" <a@x.example>, b@y.example, '.encode()).decode() + "?= <evil4@gmail.com>",
     "a@x.example, b@y.example, c@z.example",
     '"x\\" <a@x.example>, " <evil5@gmail.com>',
+    # An encoded-word in the address itself: the old code wrote `To: a@x.example, b@y.example, c@z.example`.
+    "Evil <=?utf-8?q?a=40x.example=2c_b=40y.example=2c_c?=@z.example>",
 ]
 
 
@@ -241,8 +243,13 @@ def test_receipt_has_exactly_one_recipient(tmp_path: Path, smtp_server) -> None:
     assert all(len(r["recipients"]) == 1 for r in outbox(mb))
 
 
-@pytest.mark.parametrize("sender", ["a@x.example, b@y.example", '"a@x.example" <b@y.example>', "x:a@x.example;",
-                                    "a@x.example b@y.example", "a@x.example\u2028", "<a@x.example>", "a@x"])
+@pytest.mark.parametrize("sender", [
+    "a@x.example, b@y.example", '"a@x.example" <b@y.example>', "x:a@x.example;", "a@x.example b@y.example",
+    "a@x.example\u2028", "<a@x.example>", "a@x",
+    # Encoded-words the stdlib decodes when it writes To (RFC 2047 §5 forbids them in an addr-spec):
+    # the old code put `To: a@x.example, b@y.example, c@z.example <d@e.example>` on the wire.
+    "=?utf-8?q?a@x.example=2c_b@y.example?=", "=?utf-8?q?a@x.example=2c_b@y.example=2c_c@z.example?= <d@e.example>",
+    '"=?utf-8?q?a@x.example=2c_b@y.example?="@e.example', "=?utf-8?q?x=2c_a=40b.example?=@e.example"])
 def test_a_sender_string_that_is_not_one_address_gets_no_mail(sender: str) -> None:
     with pytest.raises(ValueError, match="not one deliverable address"):
         compose(CONFIG, [sender], "s", "t", "<p>h</p>")

@@ -32,6 +32,8 @@ def one_address(address: str) -> str:
         problem = "no local part and domain"
     elif any(c in _SPECIALS or unicodedata.category(c)[0] in "CZ" for c in local + domain):
         problem = "holds header syntax, white space or control characters"
+    elif "=?" in local + domain:  # RFC 2047 §5: no encoded-word in an addr-spec (the stdlib decodes it)
+        problem = "holds an encoded-word"
     elif len(local) > 64 or ".." in local or local.startswith(".") or local.endswith("."):
         problem = "has a malformed local part"
     if problem is None:
@@ -67,6 +69,8 @@ def compose(config: Config, to: list[str], subject: str, text: str, html: str, *
     msg = EmailMessage(policy=policy.SMTP if all(a.isascii() for a in to) else policy.SMTPUTF8)
     msg["From"] = config.smtp.from_
     msg["To"] = ", ".join(to)
+    if [a.addr_spec for a in msg["To"].addresses] != to:  # what goes on the wire is what was checked
+        raise ValueError(f"the To header does not read back as {to}")
     if reply_to:
         msg["Reply-To"] = reply_to
     msg["Subject"] = subject
