@@ -243,6 +243,17 @@ def test_receipt_has_exactly_one_recipient(tmp_path: Path, smtp_server) -> None:
     assert all(len(r["recipients"]) == 1 for r in outbox(mb))
 
 
+def test_the_sender_refuses_an_answer_row_with_several_recipients(tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    server = smtp_server()
+    mb = installation(tmp_path, server)
+    queue_only(mb, server, write_mails(tmp_path / "in", make_mail(1), make_mail(2)))
+    set_rows(mb, """UPDATE outbox SET recipients = '["a@x.example", "b@y.example"]' WHERE id = 1""")  # an old row
+    assert mb.run("outbox", "flush").returncode == 3
+    rows = outbox(mb)
+    assert [r["status"] for r in rows] == ["failed", "sent"] and "exactly one recipient" in rows[0]["last_error"]
+    assert [r.recipients for r in server.received] == [["lsxkx@163.com"]]
+
+
 @pytest.mark.parametrize("sender", [
     "a@x.example, b@y.example", '"a@x.example" <b@y.example>', "x:a@x.example;", "a@x.example b@y.example",
     "a@x.example\u2028", "<a@x.example>", "a@x",

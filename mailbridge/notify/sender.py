@@ -17,6 +17,7 @@ from mailbridge.errors import ConfigError, PermanentError, TransientError
 from mailbridge.ledger import lease
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Outgoing, utcnow
+from mailbridge.notify.outbox import AUTOMATIC
 from mailbridge.notify.transport import PartialDelivery, ServerUnavailable, Undeliverable, transport
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,8 @@ class Sender:
         limit = self.config.outbox.max_attempts
         if attempts > limit:  # claimed that often without an outcome: it kills the sender (a `sending` row)
             return "failed", f"gave up after {limit} attempts without an answer from the server"
+        if kind in AUTOMATIC and len(recipients) != 1:  # a row written before enqueue checked it
+            return "failed", f"refused: a {kind} goes to exactly one recipient, not {len(recipients)}"
         self._pace()
         try:
             out.send(recipients, data, name=f"{row_id:06d}-{kind}")
