@@ -233,7 +233,7 @@ class Pipeline:
                 if exc.connection_invalidated or "locked" in str(exc.orig):
                     raise TransientError(f"the database is unavailable ({exc.orig}); try again later.") from None
                 return self._poisoned(job.row_id, exc)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any bug one mail hits quarantines that mail (logged there)
                 return self._poisoned(job.row_id, exc)
         raise AssertionError("unreachable")
 

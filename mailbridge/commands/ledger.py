@@ -15,7 +15,6 @@ from mailbridge.errors import ConfigError
 from mailbridge.ledger.models import Message, Submission, Unit
 from mailbridge.ledger.records import iso, message_record, submission_record
 
-
 # Bidirectional overrides and isolates reorder what the admin reads (CVE-2021-42574 "Trojan Source").
 _BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 

@@ -29,7 +29,7 @@ def masked(url: object) -> str:
     """
     try:
         text = make_url(url).render_as_string(hide_password=True)  # type: ignore[arg-type]
-    except Exception:
+    except (ArgumentError, ValueError, TypeError):
         text = str(url)
         head, at, host = text.rpartition("@")
         if at:

@@ -1,11 +1,11 @@
 """Outgoing mail built for Chinese clients: UTF-8 everywhere, RFC 2047 headers, text + HTML."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from email import policy
-from email.message import EmailMessage
-import unicodedata
 from email.headerregistry import Address
+from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 
 from mailbridge.config import Config
