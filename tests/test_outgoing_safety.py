@@ -359,6 +359,10 @@ def test_receipt_subject_is_the_number_and_a_short_clean_title() -> None:
     assert len(subject) <= len("回执：SMX-2026-11-0001《》") + 20 and subject.endswith("…》")
     assert all(c.isprintable() for c in subject)
     assert subject_of("") == "回执：SMX-2026-11-0001"
+    # A review answer quotes the reply's Subject: shortened and cleaned the same way.
+    answer, _, _ = render_mail(CONFIG, "review_reply", subject="Re: 恭喜\u2028您中奖" + "！" * 100, results=[],
+                               refused="not_reviewer", sender="a@x.example")
+    assert answer == "审稿回复处理结果：Re: 恭喜 您中奖" + "！" * 29 + "…"
 
 
 def test_automatic_mail_has_an_hourly_and_a_daily_cap(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config, MailboxConfig
-from mailbridge.errors import ConfigError
+from mailbridge.errors import ConfigError, TransientError
 from mailbridge.ledger.models import Message, Submission, utcnow
 from mailbridge.ledger.queries import articles_in_month, quota_of
 from mailbridge.notify import outbox
@@ -122,7 +122,7 @@ def enqueue_receipt(s: Session, config: Config, row: Message, mail: ParsedMail, 
     try:
         with s.begin_nested():
             return _enqueue(s, config, row, mail, subs, imports)
-    except ConfigError:  # a broken template override: the admin must see it, on every mail
+    except (ConfigError, TransientError):  # a broken template override, a locked database: not this mail's doing
         raise
     except Exception as exc:
         log.warning("message %s: no receipt: it cannot be composed", row.id, exc_info=True)
@@ -141,4 +141,4 @@ def _enqueue(s: Session, config: Config, row: Message, mail: ParsedMail, subs: l
     subject, text, html = render_mail(config, "receipt", **receipt_data(s, config, row, subs))
     msg = compose(config, [one_address(row.sender)], subject, text, html, auto="auto-replied",
                   in_reply_to=row.message_id, references=mail.references)
-    return outbox.enqueue(s, f"receipt:{row.id}", "receipt", msg, message_row_id=row.id, config=config)
+    return outbox.enqueue(s, f"receipt:{row.id}", "receipt", msg, message_row_id=row.id)  # caps: why_not
