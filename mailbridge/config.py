@@ -1,7 +1,10 @@
 """Load config.toml once into frozen, typed models; every mistake is one sentence naming the key."""
 from __future__ import annotations
 
+import logging
 import os
+import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -10,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mailbridge.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PATH = "config.toml"
 ENV_VAR = "MAILBRIDGE_CONFIG"
@@ -48,6 +53,9 @@ class Secret(_Model):
                     "check LoadCredential= in the unit."
                 ) from None
         if self.password_file is not None:
+            loose = self.loose_permissions()
+            if loose:  # read all the same: refusing would stop the service over a chmod
+                log.warning("%s: %s", what, loose)
             try:
                 return self.password_file.read_text(encoding="utf-8").strip()
             except OSError as exc:
@@ -64,6 +72,19 @@ class Secret(_Model):
                 )
             return value
         raise ConfigError(f"{what}: set password_env or password_file.")
+
+    def loose_permissions(self) -> str | None:
+        """Say so when others than the owner may read the password_file (never its content)."""
+        if self.password_file is None:
+            return None
+        try:
+            mode = stat.S_IMODE(self.password_file.stat().st_mode)
+        except OSError:
+            return None  # password() / missing() say what is wrong with the path
+        if not mode & 0o077:
+            return None
+        return (f"password_file {self.password_file} is readable by others than its owner (mode {mode:04o}); "
+                f"run: chmod 600 {self.password_file}")
 
     def missing(self) -> str | None:
         """Say what is missing without reading the secret into a message."""
@@ -85,20 +106,25 @@ class DatabaseConfig(_Model):
     @property
     def safe_url(self) -> str:
         """The URL as it may be shown in output and logs: the password replaced by ***."""
-        return safe_url(self.url)
+        return masked(self.url)
 
 
-def safe_url(url: str) -> str:
-    # scheme://user:password@host/...: everything between the first ':' after '//' and the last '@'
-    # of the authority is the password (it may itself hold '@' or ':' when not percent-encoded).
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    authority, slash, path = rest.partition("/")
-    userinfo, at, host = authority.rpartition("@")
-    if not at or ":" not in userinfo:
-        return url
-    return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}{slash}{path}"
+def masked(url: object) -> str:
+    """A database URL fit for a message or a log: the password, if any, as ***.
+
+    Plain string work (no SQLAlchemy: `check-config` stays quick), and it must also hold for the
+    mistyped URL an error is about: all between '//' and the last '@' is credentials, whatever
+    characters the password holds; only a plain `user:` before it is kept.
+    """
+    text = str(url)
+    scheme, sep, rest = text.partition("://")
+    if sep and not rest.startswith("/"):  # a network location (sqlite:////path has none)
+        userinfo, at, host = rest.rpartition("@")
+        if at:
+            user, colon, _ = userinfo.partition(":")
+            keep = f"{user}:" if colon and "@" not in userinfo else ""
+            text = f"{scheme}://{keep}***@{host}"
+    return re.sub(r"(?i)(password=)[^&]*", r"\1***", text)  # libpq also takes it as a query parameter
 
 
 class StorageConfig(_Model):
@@ -201,6 +227,9 @@ class OutboxConfig(_Model):
     max_attempts: Annotated[int, Field(ge=1)] = 8
     retry_seconds: Annotated[int, Field(ge=1)] = 60
     max_retry_seconds: Annotated[int, Field(ge=1)] = 6 * 3600
+    # Receipts and review answers together; 0: no cap. Over a cap, no answer is queued (logged).
+    max_automatic_per_hour: Annotated[int, Field(ge=0)] = 60
+    max_automatic_per_day: Annotated[int, Field(ge=0)] = 300
 
 
 class ReceiptsConfig(_Model):
@@ -208,6 +237,7 @@ class ReceiptsConfig(_Model):
     unknown_senders: bool = True
     max_per_sender_per_day: Annotated[int, Field(ge=0)] = 10
     max_age_days: Annotated[int, Field(ge=0)] = 3
+    unknown_sender_days: Annotated[int, Field(ge=0)] = 30  # an address not in the roster: one receipt per this many days
     contact: str = ""
 
 

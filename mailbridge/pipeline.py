@@ -15,13 +15,13 @@ from datetime import datetime, timezone
 from typing import Iterable, Iterator
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, CompoundSelect
 
 from mailbridge.attribute.match import attribute
 from mailbridge.config import Config
-from mailbridge.errors import TransientError
+from mailbridge.errors import ConfigError, TransientError
 from mailbridge.ledger.archive import Archive
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Attachment, Counter, Message, Submission, utcnow
@@ -224,10 +224,25 @@ class Pipeline:
         for attempt in range(3):
             try:
                 return self._commit(job.row_id, parsed.mail, parsed.drafts or [])
-            except IntegrityError:  # a copy of this mail was committed concurrently: decide again
+            except IntegrityError as exc:  # a copy of this mail was committed concurrently: decide again
                 if attempt == 2:
-                    raise
+                    return self._poisoned(job.row_id, exc)
+            except (ConfigError, TransientError):  # the admin's or the server's problem, not this mail's
+                raise
+            except DBAPIError as exc:
+                if exc.connection_invalidated or "locked" in str(exc.orig):
+                    raise TransientError(f"the database is unavailable ({exc.orig}); try again later.") from None
+                return self._poisoned(job.row_id, exc)
+            except Exception as exc:  # noqa: BLE001 - any bug one mail hits quarantines that mail (logged there)
+                return self._poisoned(job.row_id, exc)
         raise AssertionError("unreachable")
+
+    def _poisoned(self, row_id: int, exc: Exception) -> str:
+        """A message whose result cannot be committed is quarantined with the reason (its
+        transaction rolled back); the pass goes on with the next one (Mailman's shunt queue)."""
+        log.warning("message %s quarantined: its result cannot be committed", row_id, exc_info=exc)
+        detail = " ".join(str(exc).split())[:300]
+        return self._quarantine(row_id, f"cannot be committed: {type(exc).__name__}: {detail}")
 
     def _commit(self, row_id: int, mail: mime.ParsedMail, drafts: list[Draft]) -> str:
         with self.db.session() as s:

@@ -71,7 +71,7 @@ def test_receipt_arrives_over_each_transport(tmp_path: Path, smtp_server, securi
     assert message_id_of(1) in msg["References"]
     assert msg["Auto-Submitted"] == "auto-replied"
     assert msg["X-Auto-Response-Suppress"] == "All"
-    assert msg["Subject"].startswith("回执：【卢氏县科协】")
+    assert msg["Subject"].startswith("回执：SMX-2026-11-0001等2篇《第1篇：卢氏县科协")
     assert "=?" not in str(msg["Subject"]) and b"=?utf-8?" in got.data.split(b"\r\n\r\n")[0]
     assert msg.get_content_type() == "multipart/alternative"
     text = msg.get_body(("plain",)).get_content()

@@ -116,7 +116,7 @@ def receipt(**changes) -> dict:  # type: ignore[no-untyped-def]
 
 def test_receipt_text_and_html_say_the_same() -> None:
     subject, text, html = render_mail(CONFIG, "receipt", **receipt())
-    assert subject == "回执：【卢氏县科协】稿件（SMX-2026-11-0001）"
+    assert subject == "回执：SMX-2026-11-0001《卢氏县科协开展科普活动》"  # never the sender's own Subject
     for part in (text, html):
         assert "SMX-2026-11-0001" in part and "卢氏县科协开展科普活动" in part and "512 字" in part
         assert "2026年11月贵单位已报送 3 篇，月度任务 5 篇，还差 2 篇。" in part
@@ -130,7 +130,7 @@ def test_html_in_a_title_is_escaped_and_long_titles_stay_one_line() -> None:
     subject, text, html = render_mail(CONFIG, "receipt", **receipt(title=title, subject="", document=None))
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert title in text  # plain text is not escaped
-    assert "\n" not in subject and subject.startswith("回执：<script>")
+    assert subject == "回执：SMX-2026-11-0001《<script>alert(1)</s…》"  # one short line
     msg = compose(CONFIG, ["lsxkx@163.com"], subject, text, html)
     parsed = email.message_from_bytes(msg.as_bytes(), policy=policy.default)
     assert parsed["Subject"] == subject

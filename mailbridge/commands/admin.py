@@ -31,11 +31,15 @@ def check_config(app) -> None:  # type: ignore[no-untyped-def]
                    f"folders {', '.join(box.folders)}, action {box.action}" + (", IDLE" if box.idle else ""))
         if box.missing():
             click.echo(f"  warning: mailbox {box.name}: {box.missing()}; polling it will fail until it is.")
+        if box.loose_permissions():
+            click.echo(f"  warning: mailbox {box.name}: {box.loose_permissions()}")
     click.echo(f"  smtp: {config.smtp.transport}" + (
         f" {config.smtp.host}:{config.smtp.effective_port} ({config.smtp.security})"
         if config.smtp.transport == "smtp" else f" to {config.smtp.dir}"))
     if config.smtp.transport == "smtp" and config.smtp.username and config.smtp.missing():
         click.echo(f"  warning: smtp: {config.smtp.missing()}; sending will fail until it is.")
+    if config.smtp.transport == "smtp" and config.smtp.loose_permissions():
+        click.echo(f"  warning: smtp: {config.smtp.loose_permissions()}")
     click.echo(f"  scoring: {profile.profile.name} ({config.scoring.profile}), {len(profile.channels)} channels, "
                f"{len(profile.rules)} rules")
     click.echo(f"  templates: {templates} checked" + (

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 
 import click
 from rich.console import Console
@@ -14,6 +15,21 @@ from mailbridge.errors import ConfigError
 from mailbridge.ledger.models import Message, Submission, Unit
 from mailbridge.ledger.records import iso, message_record, submission_record
 
+# Bidirectional overrides and isolates reorder what the admin reads (CVE-2021-42574 "Trojan Source").
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def for_terminal(value: object, multiline: bool = False) -> str:
+    """A sender's text made harmless for the admin's terminal: escape sequences (ESC, CSI, OSC…),
+    other C0/C1 controls, line separators and bidi controls are shown escaped (`\\x1b`), never
+    executed. `multiline` keeps newlines and tabs. JSON output stays exact; this is for text only."""
+    text = "" if value is None else str(value)
+    keep = "\n\t" if multiline else ""
+    return "".join(
+        c if c in keep or not (unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI)
+        else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+        for c in text)
+
 
 def emit_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -24,7 +40,7 @@ def emit_table(title: str, columns: list[str], rows: list[list[object]]) -> None
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*(for_terminal(v) for v in row))
     # Piped output (a log, a script) gets a wide table instead of rich's default 80 columns.
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
@@ -115,21 +131,22 @@ def submissions_show(app, submission_id: str, as_json: bool) -> None:  # type: i
     if as_json:
         emit_json(record)
         return
+    def line(label: str, text: str) -> None:
+        click.echo(f"{label:>12}: {for_terminal(text)}")
+
     for field in ("receipt_no", "received_at", "sender", "sender_name", "subject", "title", "unit", "suggested_unit",
                   "category_name", "status", "version_of", "body_chars", "flags", "problem"):
-        click.echo(f"{field:>12}: {record[field]}")
+        line(field, record[field])
     for a in record["attachments"]:
-        click.echo(f"{'attachment':>12}: {a['filename']} ({a['content_type']}, {a['size']} bytes)")
+        line("attachment", f"{a['filename']} ({a['content_type']}, {a['size']} bytes)")
     for link in record["links"]:
-        click.echo(f"{'large file':>12}: {link['filename']} {link['url']} expires {link['expires'] or '?'}")
-    click.echo(f"{'review':>12}: {record['review_status']}" + (f" ({record['review_group']})"
-                                                              if record["review_group"] else ""))
+        line("large file", f"{link['filename']} {link['url']} expires {link['expires'] or '?'}")
+    line("review", f"{record['review_status']}" + (f" ({record['review_group']})" if record["review_group"] else ""))
     for d in record["decisions"]:
         what = " ".join(x for x in (d["action"], d["channel"], d["date"]) if x)
-        click.echo(f"{'decision':>12}: {d['at'][:16]} {what} by {d['actor']} via {d['via']}"
-                   + (f": {d['note']}" if d["note"] else ""))
+        line("decision", f"{d['at'][:16]} {what} by {d['actor']} via {d['via']}" + (f": {d['note']}" if d["note"] else ""))
     click.echo("")
-    click.echo(record["text"])
+    click.echo(for_terminal(record["text"], multiline=True))
 
 
 @submissions_group.command("set-category")

@@ -1,4 +1,4 @@
-"""Commands for outgoing mail: outbox list / flush / retry."""
+"""Commands for outgoing mail: outbox list / flush / retry / cancel."""
 from __future__ import annotations
 
 import click
@@ -32,7 +32,7 @@ def outbox_group() -> None:
 
 @outbox_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per mail.")
-@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed"]), help="Only this status.")
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed", "cancelled"]), help="Only this status.")
 @click.pass_obj
 def outbox_list(app, as_json: bool, status: str | None) -> None:  # type: ignore[no-untyped-def]
     """Every outgoing mail and its state."""
@@ -67,6 +67,19 @@ def outbox_retry(app, mail_id: int) -> None:  # type: ignore[no-untyped-def]
         raise ConfigError(f"no outgoing mail with id {mail_id}; see 'mailbridge outbox list'.")
     click.echo(f"outbox {mail_id} ({row.kind} to {', '.join(row.recipients)}) is due now.")
     flush_outbox(app)
+
+
+@outbox_group.command("cancel")
+@click.argument("mail_id", type=int)
+@click.pass_obj
+def outbox_cancel(app, mail_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Give up a mail that has not been sent; 'outbox retry' sends it after all."""
+    from mailbridge.notify.sender import cancel
+
+    row = cancel(app.db, mail_id)
+    if row is None:
+        raise ConfigError(f"no outgoing mail with id {mail_id}; see 'mailbridge outbox list'.")
+    click.echo(f"outbox {mail_id} ({row.kind} to {', '.join(row.recipients)}) cancelled; it will not be sent.")
 
 
 @click.command("digest")

@@ -120,10 +120,12 @@ def roster_export(app, file: Path) -> None:  # type: ignore[no-untyped-def]
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from mailbridge.score.xlsx import append
+
     book = Workbook()
     sheet = book.active
     sheet.title = "信息员登记表"
-    sheet.append(["单位（部门）", "单位类型", "姓名", "联系电话", "电子信箱", "任务数"])
+    append(sheet, ["单位（部门）", "单位类型", "姓名", "联系电话", "电子信箱", "任务数"])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     bound = _bound(app)
@@ -132,9 +134,9 @@ def roster_export(app, file: Path) -> None:  # type: ignore[no-untyped-def]
             continue
         for officer in [o for o in unit.officers if o.active]:
             emails = [a.address for a in officer.addresses if a.active]
-            sheet.append([unit.name, unit.type or "", officer.name, officer.phone, "；".join(emails), unit.quota])
+            append(sheet, [unit.name, unit.type or "", officer.name, officer.phone, "；".join(emails), unit.quota])
         if bound.get(unit.id):  # addresses bound to the unit but to no officer
-            sheet.append([unit.name, unit.type or "", "", "", "；".join(bound.get(unit.id, [])), unit.quota])
+            append(sheet, [unit.name, unit.type or "", "", "", "；".join(bound.get(unit.id, [])), unit.quota])
     for column, width in zip("ABCDEF", (30, 12, 10, 16, 40, 8)):
         sheet.column_dimensions[column].width = width
     book.save(file)

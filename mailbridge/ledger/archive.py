@@ -10,6 +10,21 @@ from typing import Iterable
 from mailbridge.errors import TransientError
 
 
+def private_dir(path: Path) -> None:
+    """Create a folder (and its missing parents) readable by this user only, whatever the umask:
+    strangers' mail, receipts and the ledger are personal data (names, phones, addresses)."""
+    missing = []
+    for folder in [path, *path.parents]:
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:  # another process made it a moment ago
+            pass
+
+
 class Archive:
     """Files are named by their sha256, so no sender-supplied name ever becomes a path."""
 
@@ -39,7 +54,7 @@ class Archive:
         digest, size = hashlib.sha256(), 0
         tmp_dir = self.root / "files"
         try:
-            tmp_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(tmp_dir)
             fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=".tmp-")
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
@@ -47,7 +62,7 @@ class Archive:
                     size += len(chunk)
                     out.write(chunk)
             path = self.file_path(digest.hexdigest())
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
             os.replace(tmp, path)
         except OSError as exc:
             raise TransientError(
@@ -68,8 +83,8 @@ class Archive:
         if path.exists() and path.stat().st_size == len(data):
             return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Write-then-rename, fsynced: after a crash the file is either whole or absent.
+            private_dir(path.parent)
+            # Write-then-rename (mkstemp creates the file 0600), fsynced: after a crash the file is either whole or absent.
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as out:

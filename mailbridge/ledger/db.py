@@ -1,6 +1,8 @@
 """The database: engine, sessions, and the schema kept at the migrations' head."""
 from __future__ import annotations
 
+import os
+import re
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -11,19 +13,26 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbridge.config import masked
 from mailbridge.errors import ConfigError, TransientError
+from mailbridge.ledger.archive import private_dir
 
 
 def make_engine(url: str) -> Engine:
     try:
-        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, pool_pre_ping=True)
-    except ArgumentError:
-        raise ConfigError(f"database.url {url!r} is not a valid SQLAlchemy URL.") from None
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+                and not parsed.database.startswith("file:"):
+            _private_sqlite_file(Path(parsed.database))  # %-escapes in the URL decoded, as SQLite opens it
+        engine = create_engine(parsed, future=True, pool_pre_ping=True)
+    except (ArgumentError, ValueError, TypeError):  # ValueError: e.g. a port that is not a number
+        raise ConfigError(f"database.url {masked(url)} is not a valid SQLAlchemy URL; "
+                          "check its form, e.g. postgresql+psycopg://user:password@host/dbname "
+                          "(a password with @ or % written as %40 or %25).") from None
     except ModuleNotFoundError as exc:
         raise ConfigError(
             f"database.url needs the Python module {exc.name!r}; for PostgreSQL install "
@@ -36,6 +45,19 @@ def make_engine(url: str) -> Engine:
         # up front, so busy_timeout queues writers instead.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
     return engine
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the ledger file 0600 (and its folder 0700) before SQLite does under the umask; SQLite
+    gives the -wal and -shm files the database file's mode."""
+    private_dir(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ConfigError(f"cannot create the database file {path} ({exc.strerror}); "
+                          "fix database.url or the folder's permissions.") from None
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
@@ -51,10 +73,13 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
 
 
 def alembic_config(engine: Engine | None = None) -> AlembicConfig:
+    """Alembic's config. The engine goes in as an attribute, never as the `sqlalchemy.url`
+    option: that is a configparser value, where a '%' (a password's '@' written '%40') breaks
+    interpolation and the error quotes the whole URL, password included."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(files("mailbridge.migrations")))
     if engine is not None:
-        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+        cfg.attributes["engine"] = engine
     return cfg
 
 
@@ -126,7 +151,7 @@ def _guard(fn, engine: Engine):  # type: ignore[no-untyped-def]
         return fn()
     except OperationalError as exc:
         raise TransientError(
-            f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
+            f"cannot open the database {masked(engine.url)}: "
             f"{exc.orig}; check database.url and that the server is running."
         ) from None
 

@@ -13,6 +13,10 @@ def run() -> None:
     if connection is not None:
         _migrate(connection)
         return
+    if config.attributes.get("engine") is not None:  # mailbridge's own engine (see ledger.db.alembic_config)
+        with config.attributes["engine"].begin() as conn:
+            _migrate(conn)
+        return
     engine = create_engine(config.get_main_option("sqlalchemy.url"))
     with engine.begin() as conn:
         _migrate(conn)

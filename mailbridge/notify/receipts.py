@@ -7,14 +7,16 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config, MailboxConfig
+from mailbridge.errors import ConfigError, TransientError
 from mailbridge.ledger.models import Message, Submission, utcnow
 from mailbridge.ledger.queries import articles_in_month, quota_of
 from mailbridge.notify import outbox
-from mailbridge.notify.compose import compose, from_address
+from mailbridge.notify.compose import compose, from_address, one_address
 from mailbridge.notify.render import render_mail
 from mailbridge.parse.mime import ParsedMail
 
 log = logging.getLogger(__name__)
+UNDELIVERABLE = "address not deliverable"
 
 
 def why_not(config: Config, row: Message, mail: ParsedMail, subs: list[Submission],
@@ -31,19 +33,28 @@ def why_not(config: Config, row: Message, mail: ParsedMail, subs: list[Submissio
         return f"receipts are off for mailbox {row.mailbox} (or it is no longer configured)"
     if not sender or "@" not in sender:
         return "no sender address"
+    try:
+        sender = one_address(sender).lower()
+    except ValueError as exc:
+        return f"{UNDELIVERABLE} ({exc})"
     if sender in config.own_addresses:
         return "sent by this system"
     if mail.no_reply:
         return mail.no_reply
-    if not any(sub.unit_id for sub in subs) and not rules.unknown_senders:
+    known = any(sub.unit_id for sub in subs)
+    if not known and not rules.unknown_senders:
         return "unknown sender and receipts.unknown_senders is false"
     now = utcnow()
     if rules.max_age_days and row.received_at < now - timedelta(days=rules.max_age_days):
         return f"arrived more than {rules.max_age_days} days ago (receipts.max_age_days)"
+    # A forged From costs nothing: a stranger's address is answered once in a while, not per mail.
+    days = rules.unknown_sender_days
+    if not known and days and outbox.sent_to_since(s, "receipt", sender, now - timedelta(days=days)):
+        return f"unknown sender {sender} already had a receipt in the last {days} days (receipts.unknown_sender_days)"
     cap = rules.max_per_sender_per_day
     if cap and outbox.sent_to_since(s, "receipt", sender, now - timedelta(days=1)) >= cap:
         return f"{cap} receipts already sent to {sender} today (receipts.max_per_sender_per_day)"
-    return None
+    return outbox.over_cap(s, config)
 
 
 def _mailbox(config: Config, row: Message) -> MailboxConfig | None:
@@ -103,12 +114,31 @@ def _first_title(s: Session, sub: Submission, by_id: dict[int, Submission]) -> s
 
 def enqueue_receipt(s: Session, config: Config, row: Message, mail: ParsedMail, subs: list[Submission],
                     imports: bool = False) -> bool:
-    """Queue the receipt of one accepted mail (idempotent per message); False when none is owed."""
+    """Queue the receipt of one accepted mail (idempotent per message); False when none is owed.
+
+    Runs in a savepoint of the caller's transaction: whatever a sender put in the mail, a receipt
+    that cannot be composed is logged and noted on the message, and the submissions still commit.
+    """
+    try:
+        with s.begin_nested():
+            return _enqueue(s, config, row, mail, subs, imports)
+    except (ConfigError, TransientError):  # a broken template override, a locked database: not this mail's doing
+        raise
+    except Exception as exc:
+        log.warning("message %s: no receipt: it cannot be composed", row.id, exc_info=True)
+        row.reason = f"no receipt: cannot be composed ({type(exc).__name__}: {exc})"[:1000]
+        return False
+
+
+def _enqueue(s: Session, config: Config, row: Message, mail: ParsedMail, subs: list[Submission],
+             imports: bool) -> bool:
     reason = why_not(config, row, mail, subs, imports, s)
     if reason:
         log.info("message %s: no receipt: %s", row.id, reason)
+        if reason.startswith(UNDELIVERABLE):  # the clerk may want to answer by hand: say why not
+            row.reason = f"no receipt: {reason}"[:1000]
         return False
     subject, text, html = render_mail(config, "receipt", **receipt_data(s, config, row, subs))
-    msg = compose(config, [row.sender], subject, text, html, auto="auto-replied",
+    msg = compose(config, [one_address(row.sender)], subject, text, html, auto="auto-replied",
                   in_reply_to=row.message_id, references=mail.references)
-    return outbox.enqueue(s, f"receipt:{row.id}", "receipt", msg, message_row_id=row.id)
+    return outbox.enqueue(s, f"receipt:{row.id}", "receipt", msg, message_row_id=row.id)  # caps: why_not

@@ -1,6 +1,7 @@
 """Jinja templates: the shipped ones in templates/, overridable by file name from [templates] dir."""
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -19,27 +20,46 @@ def human_size(size: int) -> str:
     return f"{size} 字节"
 
 
+def one_line(text: object, limit: int = 30) -> str:
+    """A sender's text made fit for a Subject line: control, format and separator characters
+    (U+2028, NEL, bidi overrides…) become spaces, runs of white space one space, at most `limit`."""
+    cleaned = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in str(text or ""))
+    cleaned = " ".join(cleaned.split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
+
+
+def environment(override: Path | None, html: bool = False) -> jinja2.Environment:
+    """The templates for text parts (no escaping) or for HTML parts.
+
+    Autoescape is decided per compiled template, so the HTML environment escapes everything it
+    compiles, the shared macros (`_receipt.j2`, `_review.j2`) included: a macro compiled for the
+    text part would hand a sender's `<script>` to the HTML part as it is.
+    """
+    return _environment(override, html)
+
+
 @lru_cache(maxsize=8)
-def environment(override: Path | None) -> jinja2.Environment:
+def _environment(override: Path | None, html: bool) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(files("mailbridge.templates")))]
     if override is not None:
         loaders.insert(0, jinja2.FileSystemLoader(str(override)))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
-        autoescape=jinja2.select_autoescape(["html"], default_for_string=False),
+        autoescape=html,
         undefined=jinja2.StrictUndefined,  # a misspelt variable in an admin's template fails loudly
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
     env.filters["size"] = human_size
+    env.filters["one_line"] = one_line
     return env
 
 
 def render(config: Config, name: str, **data: object) -> str:
     """Render one template; a broken override is a config error naming the file."""
     try:
-        return environment(config.templates.dir).get_template(name).render(**data)
+        return environment(config.templates.dir, html=name.endswith(".html")).get_template(name).render(**data)
     except jinja2.TemplateNotFound:
         raise ConfigError(f"template {name} not found; it ships with mailbridge, so check [templates] dir.") from None
     except jinja2.TemplateError as exc:

@@ -14,11 +14,12 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 
 from mailbridge.config import Config
-from mailbridge.errors import PermanentError, TransientError
+from mailbridge.errors import ConfigError, PermanentError, TransientError
 from mailbridge.ledger import lease
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Outgoing, utcnow
-from mailbridge.notify.transport import PartialDelivery, ServerUnavailable, transport
+from mailbridge.notify.outbox import AUTOMATIC
+from mailbridge.notify.transport import PartialDelivery, ServerUnavailable, Undeliverable, transport
 
 log = logging.getLogger(__name__)
 LEASE = "outbox"
@@ -78,23 +79,12 @@ class Sender:
             return row_id
 
     def _send(self, out, row_id: int, stats: FlushStats) -> None:  # type: ignore[no-untyped-def]
+        """Send one mail and record how it went. Whatever goes wrong with this mail fails this mail
+        only: the flush goes on with the next one (one bad address must not hold up every receipt)."""
         with self.db.session() as s:
             row = s.get(Outgoing, row_id)
             recipients, data, attempts, kind = list(row.recipients), row.data, row.attempts, row.kind
-        self._pace()
-        status, error = "sent", None
-        try:
-            out.send(recipients, data, name=f"{row_id:06d}-{kind}")
-        except PartialDelivery as exc:
-            error = f"some recipients refused: {exc}"
-        except ServerUnavailable:
-            self._set(row_id, "pending", None, attempts - 1)  # not this mail's fault: no attempt spent
-            raise
-        except PermanentError as exc:
-            status, error = "failed", f"refused by the server: {exc}"
-        except TransientError as exc:
-            status, error = ("failed", f"gave up after {attempts} attempts: {exc}") \
-                if attempts >= self.config.outbox.max_attempts else ("pending", str(exc))
+        status, error = self._attempt(out, row_id, kind, recipients, data, attempts)
         if status == "sent":
             stats.sent += 1
         else:
@@ -104,6 +94,35 @@ class Sender:
         log.log(logging.INFO if status == "sent" else logging.WARNING, "outbox %s %s%s", row_id, status,
                 f": {error}" if error else "")
         self._set(row_id, status, error, attempts)
+
+    def _attempt(self, out, row_id: int, kind: str, recipients: list[str], data: bytes,  # type: ignore[no-untyped-def]
+                 attempts: int) -> tuple[str, str | None]:
+        """(status, error) of one try; only ServerUnavailable (no mail can go now) escapes."""
+        limit = self.config.outbox.max_attempts
+        if attempts > limit:  # claimed that often without an outcome: it kills the sender (a `sending` row)
+            return "failed", f"gave up after {limit} attempts without an answer from the server"
+        if kind in AUTOMATIC and len(recipients) != 1:  # a row written before enqueue checked it
+            return "failed", f"refused: a {kind} goes to exactly one recipient, not {len(recipients)}"
+        self._pace()
+        try:
+            out.send(recipients, data, name=f"{row_id:06d}-{kind}")
+        except PartialDelivery as exc:
+            return "sent", f"some recipients refused: {exc}"
+        except ServerUnavailable:
+            self._set(row_id, "pending", None, attempts - 1)  # not this mail's fault: no attempt spent
+            raise
+        except Undeliverable as exc:
+            return "failed", ("no receipt: " if kind == "receipt" else "") + str(exc)
+        except PermanentError as exc:
+            return "failed", f"refused by the server: {exc}"
+        except TransientError as exc:
+            if attempts >= limit:
+                return "failed", f"gave up after {attempts} attempts: {exc}"
+            return "pending", str(exc)
+        except Exception as exc:  # a bug or a mail no code path foresaw: this mail fails, the rest go
+            log.warning("outbox %s: cannot be sent", row_id, exc_info=True)
+            return "failed", f"cannot be sent ({type(exc).__name__}: {exc})"
+        return "sent", None
 
     def _set(self, row_id: int, status: str, error: str | None, attempts: int) -> None:
         now = utcnow()
@@ -122,6 +141,22 @@ class Sender:
         if wait > 0:
             time.sleep(wait)
         self._last = time.monotonic()
+
+
+def cancel(db: Database, row_id: int) -> Outgoing | None:
+    """Give up a mail that has not been sent (waiting, failed, or left `sending` by a dead sender)."""
+    with db.session() as s:
+        row = s.get(Outgoing, row_id)
+        if row is None:
+            return None
+        if row.status == "sent":
+            raise ConfigError(f"outbox {row_id} was already sent on {row.sent_at:%Y-%m-%d %H:%M} UTC; "
+                              "there is nothing to cancel.")
+        if row.status != "cancelled":
+            row.status, row.last_error = "cancelled", f"cancelled by the admin (was {row.status})"
+        s.flush()
+        s.expunge(row)
+        return row
 
 
 def retry(db: Database, row_id: int) -> Outgoing | None:

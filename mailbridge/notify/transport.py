@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mailbridge.config import SmtpConfig
 from mailbridge.errors import PermanentError, TransientError
+from mailbridge.ledger.archive import private_dir
 
 
 def _text(reply: bytes | str) -> str:
@@ -80,8 +81,9 @@ class SmtpTransport:
         """Send one mail; TransientError (4xx, network) is retried later, PermanentError (5xx) is not."""
         if self._server is None:
             self._server = self._connect()
+        options = self._utf8_options(recipients)
         try:
-            refused = self._server.sendmail(self.envelope_from, recipients, data)
+            refused = self._server.sendmail(self.envelope_from, recipients, data, mail_options=options)
         except smtplib.SMTPRecipientsRefused as exc:
             self.close()
             _raise(min(code for code, _ in exc.recipients.values()),
@@ -92,8 +94,27 @@ class SmtpTransport:
         except (OSError, smtplib.SMTPException) as exc:  # disconnected, timed out
             self.close()
             raise TransientError(f"connection to the SMTP server lost ({exc}).") from None
+        except Exception:  # anything else leaves the session in an unknown state: start afresh
+            self.close()
+            raise
         if refused:  # some recipients took it: the mail is sent; the refusals are only logged
             raise PartialDelivery("; ".join(f"{who}: {code} {_text(text)}" for who, (code, text) in refused.items()))
+
+    def _utf8_options(self, recipients: list[str]) -> list[str]:
+        """["SMTPUTF8"] for a non-ASCII address (EAI, RFC 6531) when the server offers it; a server
+        that does not can never take it, so the mail is undeliverable (smtplib would crash on it)."""
+        if all(a.isascii() for a in [self.envelope_from, *recipients]):
+            return []
+        try:
+            self._server.ehlo_or_helo_if_needed()  # type: ignore[union-attr]
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise TransientError(f"connection to the SMTP server lost ({exc}).") from None
+        if self._server.has_extn("smtputf8"):  # type: ignore[union-attr]
+            return ["SMTPUTF8"]
+        wide = ", ".join(a for a in recipients if not a.isascii()) or self.envelope_from
+        raise Undeliverable(f"address not deliverable: {wide} is not ASCII and the SMTP server "
+                            "does not offer SMTPUTF8")
 
     def close(self) -> None:
         if self._server is not None:
@@ -102,6 +123,10 @@ class SmtpTransport:
             except (OSError, smtplib.SMTPException):
                 self._server.close()
             self._server = None
+
+
+class Undeliverable(PermanentError):
+    """This mail can never go through this server (e.g. an EAI address without SMTPUTF8)."""
 
 
 class PartialDelivery(Exception):
@@ -128,9 +153,13 @@ class FileTransport:
 
     def send(self, recipients: list[str], data: bytes, name: str = "mail") -> None:
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.dir)
             tmp = self.dir / f".{name}.tmp"
-            tmp.write_bytes(data)
+            tmp.unlink(missing_ok=True)  # a leftover keeps its mode through O_CREAT
+            # 0600 whatever the umask: a receipt holds the sender's name, address and article titles.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
             os.replace(tmp, self.dir / f"{name}.eml")
         except OSError as exc:
             raise TransientError(f"cannot write mail to {self.dir} ({exc.strerror}).") from None

@@ -106,8 +106,18 @@ def parse(text: str, today: date) -> list[Command]:
     return commands
 
 
+MAX_TOKENS = 20  # a reply quotes one digest: more distinct tokens are guesses (and one SQL variable each)
+
+
 def _tokens(mail: ParsedMail) -> set[str]:
-    return set(TOKEN.findall(mail.subject or "")) | set(TOKEN.findall(mail.text or ""))
+    """The first MAX_TOKENS distinct token-shaped strings, subject first."""
+    found: dict[str, None] = {}
+    for text in (mail.subject or "", mail.text or ""):
+        for match in TOKEN.finditer(text):
+            found[match.group(0)] = None
+            if len(found) >= MAX_TOKENS:
+                return set(found)
+    return set(found)
 
 
 def looks_like_reply(config: Config, mail: ParsedMail) -> bool:
@@ -137,7 +147,7 @@ def answer(s: Session, config: Config, row: Message, mail: ParsedMail) -> str:
                                       refused=refused, sender=row.sender)
     msg = compose(config, [row.sender], subject, text, html, auto="auto-replied",
                   in_reply_to=row.message_id, references=mail.references)
-    outbox.enqueue(s, f"reply:{row.id}", "reply", msg, message_row_id=row.id)
+    outbox.enqueue(s, f"reply:{row.id}", "reply", msg, message_row_id=row.id, config=config)
     if refused:
         log.warning("message %s: reviewer reply from %s refused: %s", row.id, sender, refused)
         return f"reviewer reply refused: {refused}"

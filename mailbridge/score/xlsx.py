@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import IO
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
@@ -16,6 +17,16 @@ from mailbridge.score.text import words
 
 _INVALID = str.maketrans({c: "_" for c in "[]:*?/\\"})
 _FONT = "宋体"  # a font every Chinese Word, WPS and Excel has
+
+
+def append(sheet: Worksheet, values: list[object]) -> None:
+    """Append a row whose strings stay strings: a title a sender wrote as `=HYPERLINK(…)` or
+    `=cmd|…` is text, never a formula (openpyxl makes any str starting with '=' one). Control
+    characters, which openpyxl refuses and XML 1.0 cannot hold, are dropped."""
+    sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values])
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
 
 
 def _sheet_title(text: str, taken: set[str]) -> str:
@@ -29,10 +40,10 @@ def _sheet_title(text: str, taken: set[str]) -> str:
 
 
 def _ranked(sheet: Worksheet, heading: str, units: list[UnitScore], labels, graded: bool, by_type: bool) -> None:  # type: ignore[no-untyped-def]
-    sheet.append([heading])
+    append(sheet, [heading])
     sheet["A1"].font = Font(name=_FONT, bold=True, size=14)
     headers = list(labels.rank_headers) + ([labels.grade_header] if graded else [])
-    sheet.append(headers)
+    append(sheet, headers)
     for cell in sheet[2]:
         cell.font = Font(name=_FONT, bold=True)
         cell.alignment = Alignment(horizontal="center")
@@ -41,7 +52,7 @@ def _ranked(sheet: Worksheet, heading: str, units: list[UnitScore], labels, grad
         row = [rank if rank is not None else labels.not_assessed, u.unit, u.unit_type_name or labels.untyped,
                u.submitted, u.quota, labels.yes if u.quota_met else labels.no, u.adopted,
                None if u.rate is None else u.rate, number(u.points)]
-        sheet.append(row + ([u.grade or ""] if graded else []))
+        append(sheet, row + ([u.grade or ""] if graded else []))
         sheet.cell(sheet.max_row, 8).number_format = "0.0%"
     for column, width in zip("ABCDEFGHIJ", (8, 30, 22, 8, 8, 10, 8, 10, 10, 8)):
         sheet.column_dimensions[column].width = width
@@ -72,7 +83,7 @@ def write_xlsx(card: Scorecard, config: Config, path: Path | IO[bytes]) -> None:
         sheet = book.create_sheet(_sheet_title(name or labels.untyped, taken))
         _ranked(sheet, f"{period} {name or labels.untyped}", units, labels, graded, by_type=True)
     detail = book.create_sheet(_sheet_title(labels.detail_sheet, taken))
-    detail.append(list(labels.detail_headers))
+    append(detail, list(labels.detail_headers))
     for cell in detail[1]:
         cell.font = Font(name=_FONT, bold=True)
     explain = words(config, "score/explain.j2")
@@ -81,7 +92,7 @@ def write_xlsx(card: Scorecard, config: Config, path: Path | IO[bytes]) -> None:
         for line in u.lines:
             art = line.article
             where = line.channel.name if line.channel else (line.month or "")
-            detail.append([u.unit, art.receipt_no if art else "", art.title if art else "", line.rule_name, where,
+            append(detail, [u.unit, art.receipt_no if art else "", art.title if art else "", line.rule_name, where,
                            number(line.points), str(explain.why(line, categories))])
     for column, width in zip("ABCDEFG", (26, 18, 40, 22, 16, 8, 50)):
         detail.column_dimensions[column].width = width

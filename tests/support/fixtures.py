@@ -124,13 +124,13 @@ def smtp_certs(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
 
 @pytest.fixture
 def smtp_server(smtp_certs):  # type: ignore[no-untyped-def]
-    """A factory: smtp_server(security='plain'|'ssl'|'starttls', auth=False) -> a running SmtpServer."""
+    """A factory: smtp_server(security='plain'|'ssl'|'starttls', auth=False, smtputf8=True) -> a running SmtpServer."""
     from .smtp import SmtpServer
 
     servers: list[SmtpServer] = []
 
-    def start(security: str = "plain", auth: bool = False) -> SmtpServer:
-        server = SmtpServer(security, auth, smtp_certs)
+    def start(security: str = "plain", auth: bool = False, smtputf8: bool = True) -> SmtpServer:
+        server = SmtpServer(security, auth, smtp_certs, smtputf8=smtputf8)
         servers.append(server)
         return server
 

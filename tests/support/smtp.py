@@ -80,9 +80,11 @@ def _authenticate(server, session, envelope, mechanism, auth_data):  # type: ign
 
 
 class SmtpServer:
-    """`security`: plain | ssl | starttls. With `auth`, the login USER/PASSWORD is required."""
+    """`security`: plain | ssl | starttls. With `auth`, the login USER/PASSWORD is required.
+    `smtputf8`: whether EHLO offers SMTPUTF8 (RFC 6531), i.e. takes non-ASCII addresses."""
 
-    def __init__(self, security: str = "plain", auth: bool = False, certs: tuple[Path, Path] | None = None) -> None:
+    def __init__(self, security: str = "plain", auth: bool = False, certs: tuple[Path, Path] | None = None,
+                 smtputf8: bool = True) -> None:
         self.security = security
         self.handler = Handler()
         self.port = free_port()
@@ -94,7 +96,7 @@ class SmtpServer:
         # aiosmtpd counts only STARTTLS as TLS for AUTH (and warns when AUTH is required without
         # it): over implicit SSL it offers AUTH without requiring it; a wrong login still gets 535.
         kwargs: dict = {"authenticator": _authenticate, "auth_required": auth and security == "starttls",
-                        "auth_require_tls": security == "starttls"}
+                        "auth_require_tls": security == "starttls", "enable_SMTPUTF8": smtputf8}
         if security == "ssl":
             kwargs["ssl_context"] = context
         elif security == "starttls":
