@@ -117,13 +117,15 @@ def masked(url: object) -> str:
     characters the password holds; only a plain `user:` before it is kept.
     """
     text = str(url)
-    scheme, sep, rest = text.partition("://")
-    if sep and not rest.startswith("/"):  # a network location (sqlite:////path has none)
+    scheme, sep, rest = text.partition("//")
+    if not sep:  # not even '//': all before the last '@' may be credentials
+        rest, scheme = text, ""
+    if not rest.startswith("/"):  # a network location (sqlite:////path has none)
         userinfo, at, host = rest.rpartition("@")
         if at:
             user, colon, _ = userinfo.partition(":")
-            keep = f"{user}:" if colon and "@" not in userinfo else ""
-            text = f"{scheme}://{keep}***@{host}"
+            keep = f"{user}:" if colon and "@" not in userinfo and sep else ""
+            text = f"{scheme}{sep}{keep}***@{host}"
     return re.sub(r"(?i)(password=)[^&]*", r"\1***", text)  # libpq also takes it as a query parameter
 
 

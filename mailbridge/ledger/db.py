@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
