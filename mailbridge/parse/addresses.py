@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-
 from email import _header_value_parser as rfc5322
 
 from mailbridge.parse import charsets

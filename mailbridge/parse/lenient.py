@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Callable
 from email.errors import MissingHeaderBodySeparatorDefect
 from email.message import Message
-from typing import Callable
 
 # A header field line as the stdlib's feedparser recognises one (`email.feedparser.headerRE`),
 # a continuation line, and the obsolete form with white space before the colon (RFC 5322 §4.5.3).

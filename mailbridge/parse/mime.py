@@ -266,7 +266,7 @@ def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
     html: list[str] = []
     for part, parent, index in _leaves(msg):
         _take(part, mail, plain, html, lambda p, large_ok: _payload(p, raw, runs, spill if large_ok else None),
-              lambda p: _attached_message(p, parent, index, raw))
+              lambda p, parent=parent, index=index: _attached_message(p, parent, index, raw))
     mail.html = "\n".join(html)
     mail.text = normalise("\n\n".join(plain)) if any(p.strip() for p in plain) else to_text(mail.html)
     mail.links = large_links(mail.html) if mail.html else []
@@ -314,7 +314,7 @@ def _attached_message(part: Message, parent: Message | None, index: int, raw: by
     siblings = parent.get_payload() if parent is not None else None
     if not boundary or not isinstance(siblings, list):
         return fallback
-    line = re.compile(rb"^--" + re.escape(boundary.encode("ascii", "surrogateescape")) + rb"(--)?[ \t]*\r?$", re.M)
+    line = re.compile(rb"^--" + re.escape(boundary.encode("ascii", "surrogateescape")) + rb"(--)?[ \t]*\r?$", re.MULTILINE)
     delimiters = list(line.finditer(raw))
     if len(delimiters) != len(siblings) + 1 or delimiters[-1].group(1) is None:
         return fallback
