@@ -123,33 +123,35 @@ def _display_name(text: str, form: rfc5322.TokenList, spec: rfc5322.TokenList) -
     return decode_text(_unquote(text[: len(text) - len(after)]))
 
 
-def _unquote(phrase: str) -> str:
-    """A phrase's raw text without quotes, quoting backslashes and comments (one linear pass);
-    encoded-words are left for decode_text, also inside quotes (QQ writes `"=?gb18030?B?..?="`)."""
+def _unquote(phrase: str, keep_quoted: bool = True) -> str:
+    """A phrase's raw text in one linear pass: each comment becomes a space, quoted strings lose
+    their quotes and backslash escapes (or, unless `keep_quoted`, become a space). Encoded-words
+    are left for decode_text, also inside quotes (QQ writes `"=?gb18030?B?..?="`)."""
     out: list[str] = []
-    quoted, depth, escaped = False, 0, False
+    quoted = escaped = False
+    depth = 0
     for ch in phrase:
         if escaped:
-            if depth == 0:
-                out.append(ch)
             escaped = False
+            if quoted and keep_quoted:
+                out.append(ch)
         elif ch == "\\" and (quoted or depth):
             escaped = True
         elif quoted:
             if ch == '"':
                 quoted = False
-            else:
+            elif keep_quoted:
                 out.append(ch)
-        elif ch == "(":
-            depth += 1
-        elif ch == ")" and depth:
-            depth -= 1
+        elif depth:
+            depth += (ch == "(") - (ch == ")")
             if not depth:
                 out.append(" ")
-        elif depth:
-            continue
+        elif ch == "(":
+            depth = 1
         elif ch == '"':
             quoted = True
+            if not keep_quoted:
+                out.append(" ")
         else:
             out.append(ch)
     return "".join(out)
@@ -158,7 +160,7 @@ def _unquote(phrase: str) -> str:
 def _fallback(text: str) -> Mailbox:
     """When the parser itself fails: quoted strings, comments and encoded-words are blanked out
     (none of them may yield an address), and the rest must hold exactly one address."""
-    bare = _strip_quoted_and_comments(blank_encoded_words(text))
+    bare = _unquote(blank_encoded_words(text), keep_quoted=False)
     found = {m.group(0) for m in _FALLBACK_ADDR.finditer(bare)}
     if len(found) != 1:
         return Mailbox("", "", "the address header cannot be parsed")
@@ -167,28 +169,3 @@ def _fallback(text: str) -> Mailbox:
     if not _valid_addr_spec(local, domain):
         return Mailbox("", "", "the address header cannot be parsed")
     return Mailbox("", address.lower())
-
-
-def _strip_quoted_and_comments(text: str) -> str:
-    out: list[str] = []
-    quoted, depth, escaped = False, 0, False
-    for ch in text:
-        if escaped:
-            escaped = False
-        elif ch == "\\" and (quoted or depth):
-            escaped = True
-        elif quoted:
-            quoted = ch != '"'
-        elif ch == "(":
-            depth += 1
-        elif ch == ")" and depth:
-            depth -= 1
-        elif depth:
-            pass
-        elif ch == '"':
-            quoted = True
-        else:
-            out.append(ch)
-            continue
-        out.append(" ")
-    return "".join(out)
