@@ -38,6 +38,12 @@ def test_the_differential_example() -> None:
     ("MAILER-DAEMON@mail.example.org (Mail Delivery System)", "mailer-daemon@mail.example.org", "Mail Delivery System"),
     ('"Ann \\"the boss\\" Lee" <Ann@Example.COM>', "ann@example.com", 'Ann "the boss" Lee'),
     ("<lsxkx@163.com>", "lsxkx@163.com", ""),
+    # An address left unquoted as the name: the stdlib parser takes the first addr-spec; Gmail
+    # and DMARC take the angle-addr.
+    ("reviewer@smxkx.example <attacker@gmail.com>", "attacker@gmail.com", "reviewer@smxkx.example"),
+    ("lsxkx@163.com <LSXKX@163.com>", "lsxkx@163.com", "lsxkx@163.com"),
+    ("COMPANYNAME | =?iso-8859-2?q?us=B3ugi?= <sender@sender_domain.tld>", "sender@sender_domain.tld",
+     "COMPANYNAME | usługi"),
     ("张三@例子.中国", "张三@例子.中国", ""),  # RFC 6532 (EAI) addresses are addresses
 ])
 def test_the_address_is_the_parsed_addr_spec(header: str, address: str, name: str) -> None:

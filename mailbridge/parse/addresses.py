@@ -25,7 +25,10 @@ from mailbridge.parse.headers import blank_encoded_words, decode_text
 MAX_HEADER = 4096
 _FOLD = re.compile(r"\r?\n[ \t]")
 _ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010ffff]+")
-_LABEL = re.compile(r"[A-Za-z0-9\u0080-\U0010ffff](?:[A-Za-z0-9\-\u0080-\U0010ffff]*[A-Za-z0-9\u0080-\U0010ffff])?")
+# Host name labels (RFC 1123), with UTF-8 (RFC 6532) and `_` (not a host name character, but
+# DNS has it and test mail uses it: sender_domain.tld).
+_LABEL = re.compile(r"[\w\u0080-\U0010ffff](?:[\w\-\u0080-\U0010ffff]*[\w\u0080-\U0010ffff])?")
+_TAIL_ANGLE_ADDR = re.compile(r"<([^<>\s\"()\\,;:]+)>\s*$")
 # For the fallback only. Each alternative starts with a fixed character and the address class
 # cannot start inside a run of its own characters (the lookbehind), so a search is linear in the
 # input: a 58 KB From without "@" took 12.8 s with the old `[\w.+\-=]+@…` (every start position
@@ -51,7 +54,8 @@ def parse_mailbox(raw: str | None) -> Mailbox:
         tree, rest = rfc5322.get_address_list(text)
     except Exception:  # noqa: BLE001 - the stdlib parser raises on some inputs (deep comments: RecursionError)
         return _fallback(text)
-    return _one_mailbox(text, tree, rest)
+    found = _one_mailbox(text, tree, rest)
+    return found if found.address else _unquoted_name_addr(text) or found
 
 
 def _one_mailbox(text: str, tree: rfc5322.TokenList, rest: str) -> Mailbox:
@@ -78,6 +82,24 @@ def _one_mailbox(text: str, tree: rfc5322.TokenList, rest: str) -> Mailbox:
     if not _valid_addr_spec(local, domain) or address not in text:
         return Mailbox(name, "", "invalid addr-spec")
     return Mailbox(name, address.lower())
+
+
+def _unquoted_name_addr(text: str) -> Mailbox | None:
+    """`alice@example.com <bob@example.com>`: clients that put an address (or other text with
+    `@` and `.`) as the display name without quoting it. The parser reads the first addr-spec
+    (alice); Gmail shows, and DMARC checks, the angle-addr (bob), so that is the address, and
+    the rest only a name, provided the rest holds no other address syntax (`<>,;:`)."""
+    tail = _TAIL_ANGLE_ADDR.search(text)
+    if tail is None:
+        return None
+    prefix = text[: tail.start()]
+    bare = _unquote(blank_encoded_words(prefix), keep_quoted=False)
+    if any(ch in bare for ch in "<>,;:"):
+        return None
+    local, _, domain = tail.group(1).rpartition("@")
+    if "=?" in tail.group(1) or not _valid_addr_spec(local, domain):
+        return None
+    return Mailbox(decode_text(_unquote(prefix)), tail.group(1).lower())
 
 
 def _addr_spec_token(form: rfc5322.TokenList) -> rfc5322.TokenList | None:
