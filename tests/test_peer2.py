@@ -276,3 +276,33 @@ def test_file_parameter_names_an_attachment() -> None:
     part = b"Content-Type: application/octet-stream; file=\"ATTACHMENT.EXE\"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC"
     [att] = mime.parse(_mail(b"Content-Type: text/plain\r\n\r\nbody", part)).parts
     assert att.filename == "ATTACHMENT.EXE"
+
+
+def test_attached_message_with_a_photo_is_not_the_hollowed_skeleton() -> None:
+    # MimeKit content-length #4, php-mime-mail-parser issue274: the photo inside a forwarded
+    # mail was cut out before parsing (mime._hollow), and the re-serialised copy kept the cut.
+    photo = base64.encodebytes(os.urandom(40_000)).replace(b"\n", b"\r\n")
+    inner = (b"From: b@example.com\r\nSubject: fwd\r\nContent-Type: multipart/mixed; boundary=\"in\"\r\n\r\n"
+             b"--in\r\nContent-Type: text/plain\r\n\r\nsee photo\r\n--in\r\nContent-Type: image/jpeg\r\n"
+             b"Content-Transfer-Encoding: base64\r\n\r\n" + photo + b"--in--\r\n")
+    [att] = mime.parse(_mail(b"Content-Type: message/rfc822\r\n\r\n" + inner)).parts
+    assert att.data == inner and att.filename == "fwd.eml"
+
+
+def test_base64_encoded_attached_message_is_decoded() -> None:
+    # stalwart rfc 008: message/rfc822 sent with Content-Transfer-Encoding: base64.
+    inner = b"From: b@example.com\r\nSubject: inner\r\n\r\nhello\r\n"
+    part = b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(inner)
+    [att] = mime.parse(_mail(part)).parts
+    assert att.data == inner
+
+
+def test_attached_message_of_a_truncated_mail_keeps_its_photo() -> None:
+    # No closing boundary: the raw bytes cannot be delimited, the parsed copy is used, with the
+    # base64 cut out before parsing put back.
+    photo = base64.encodebytes(os.urandom(40_000)).replace(b"\n", b"\r\n")
+    inner = (b"From: b@example.com\r\nSubject: fwd\r\nContent-Type: image/jpeg\r\n"
+             b"Content-Transfer-Encoding: base64\r\n\r\n" + photo)
+    raw = _mail(b"Content-Type: message/rfc822\r\n\r\n" + inner).rsplit(b"--BB--", 1)[0]
+    [att] = mime.parse(raw).parts
+    assert b"HOLLOWED" not in att.data and photo.replace(b"\r\n", b"\n").strip() in att.data.replace(b"\r\n", b"\n")

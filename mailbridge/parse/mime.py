@@ -266,7 +266,7 @@ def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
     html: list[str] = []
     for part, parent, index in _leaves(msg):
         _take(part, mail, plain, html, lambda p, large_ok: _payload(p, raw, runs, spill if large_ok else None),
-              lambda p, parent=parent, index=index: _attached_message(p, parent, index, raw))
+              lambda p, parent=parent, index=index: _attached_message(p, parent, index, raw, runs))
     mail.html = "\n".join(html)
     mail.text = normalise("\n\n".join(plain)) if any(p.strip() for p in plain) else to_text(mail.html)
     mail.links = large_links(mail.html) if mail.html else []
@@ -303,13 +303,14 @@ def _leaves(msg: Message) -> Iterator[tuple[Message, Message | None, int]]:
             yield part, parent, index
 
 
-def _attached_message(part: Message, parent: Message | None, index: int, raw: bytes) -> bytes:
+def _attached_message(part: Message, parent: Message | None, index: int, raw: bytes,
+                      runs: dict[str, tuple[int, int]]) -> bytes:
     """The bytes of an attached message exactly as sent: the body of part `index` between the
     parent's boundary lines in the raw mail. The stdlib only keeps a parsed copy, and its
     re-serialisation changes line ends and header folding (and invents a body for text that is
     no message). Falls back to that copy when the boundaries cannot be found unambiguously."""
     inner = part.get_payload(0) if isinstance(part.get_payload(), list) else None
-    fallback = inner.as_bytes() if inner is not None else b""
+    fallback = _unhollowed(inner.as_bytes(), raw, runs) if inner is not None else b""
     boundary = parent.get_boundary() if parent is not None else None
     siblings = parent.get_payload() if parent is not None else None
     if not boundary or not isinstance(siblings, list):
@@ -333,6 +334,14 @@ def _attached_message(part: Message, parent: Message | None, index: int, raw: by
     return body
 
 
+def _unhollowed(data: bytes, raw: bytes, runs: dict[str, tuple[int, int]]) -> bytes:
+    """`data` with the base64 runs `_hollow` cut out of the mail put back."""
+    if not runs or _HOLLOW_TOKEN.encode() not in data:
+        return data
+    token = re.compile(re.escape(_HOLLOW_TOKEN.encode()) + rb"\d+")
+    return token.sub(lambda m: raw[slice(*runs[m.group(0).decode()])].rstrip(b"\r\n"), data)
+
+
 def _take(part: Message, mail: ParsedMail, plain: list[str], html: list[str],
           payload: Callable[[Message, bool], Payload], attached: Callable[[Message], bytes]) -> None:
     ctype = charsets.recover(part.get_content_type())[:200]
@@ -347,10 +356,10 @@ def _take(part: Message, mail: ParsedMail, plain: list[str], html: list[str],
         return
     damaged = False
     if ctype == "message/rfc822":
-        inner = part.get_payload(0) if isinstance(part.get_payload(), list) else None
         data = attached(part)
         if not filename:  # a name the sender gave is kept as given (thirdparty mails: `training-mail.txt`)
-            name = (decode_text(raw_header(inner, "Subject")) if inner is not None else "") or "message"
+            inner = email.message_from_bytes(data[: _body_start(data)], policy=RAW)
+            name = decode_text(raw_header(inner, "Subject")) or "message"
             filename = name if name.lower().endswith(".eml") else f"{name}.eml"
     elif ctype.startswith("multipart/"):
         return  # a multipart with a broken body: its text is in the defects, nothing to keep
