@@ -306,3 +306,28 @@ def test_attached_message_of_a_truncated_mail_keeps_its_photo() -> None:
     raw = _mail(b"Content-Type: message/rfc822\r\n\r\n" + inner).rsplit(b"--BB--", 1)[0]
     [att] = mime.parse(raw).parts
     assert b"HOLLOWED" not in att.data and photo.replace(b"\r\n", b"\n").strip() in att.data.replace(b"\r\n", b"\n")
+
+
+def test_truncated_attachment_does_not_quarantine_the_mail(tmp_path: Path) -> None:
+    data = os.urandom(120_000)
+    text = base64.encodebytes(data)
+    cut = text[: len(text) * 2 // 3]
+    while len(cut.replace(b"\n", b"")) % 4 in (0, 3):
+        cut = cut[:-1]
+    mail = _mail(b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + "科普活动简讯。".encode(),
+                 b"Content-Type: image/jpeg\r\nContent-Disposition: attachment; filename=\"photo.jpg\"\r\n"
+                 b"Content-Transfer-Encoding: base64\r\n\r\n" + cut,
+                 head=b"Message-ID: <truncated@example.com>\r\nDate: Mon, 2 Sep 2024 10:00:00 +0800\r\n")
+    path = tmp_path / "truncated.eml"
+    path.write_bytes(mail)
+    mb = Mailbridge(tmp_path / "mb", [])
+    assert mb.run("import", str(path)).returncode == 0
+    [row] = mb.messages()
+    assert row["disposition"] == "submission", row
+    [sub] = mb.submissions()
+    [att] = sub["attachments"]
+    assert att["filename"] == "photo.jpg" and att["size"] > 70_000  # what arrived: the bytes before the cut
+    assert att["sha256"] == hashlib.sha256(data[: att["size"]]).hexdigest()
+    with sqlite3.connect(f"file:{mb.db_path}?mode=ro", uri=True) as con:
+        [(flags,)] = con.execute("SELECT flags FROM attachments").fetchall()
+    assert "damaged_base64" in json.loads(flags)
