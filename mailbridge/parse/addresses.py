@@ -17,9 +17,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from email import _header_value_parser as rfc5322
+from email.message import Message
 
 from mailbridge.parse import charsets
-from mailbridge.parse.headers import blank_encoded_words, decode_text
+from mailbridge.parse.headers import blank_encoded_words, decode_text, raw_header
 
 # A real From is well under 1 KB; this bounds every regex and the parser's work on crafted input.
 MAX_HEADER = 4096
@@ -41,6 +42,18 @@ class Mailbox:
     name: str  # decoded display name ("" when none)
     address: str  # lower-case addr-spec, "" when the header is not exactly one valid mailbox
     problem: str | None = None  # why there is no address (None: fine, or no header at all)
+
+
+def sender_of(msg: Message) -> tuple[str, str, str | None]:
+    """(display name, address, problem) from From. Only a mail without any From is read from
+    Sender or Return-Path: a From that is not one valid mailbox leaves the sender unknown (DMARC
+    and webmail show From, so nothing else may stand in for it)."""
+    raw_from = raw_header(msg, "From")
+    if raw_from is None:
+        found = parse_mailbox(raw_header(msg, "Sender") or raw_header(msg, "Return-Path"))
+        return found.name, found.address, None
+    found = parse_mailbox(raw_from)
+    return found.name, found.address, found.problem
 
 
 def parse_mailbox(raw: str | None) -> Mailbox:

@@ -7,6 +7,8 @@
   mailers) is text/plain to the stdlib, so every part is lost.
 - base64 with a dangling character or cut off mid-quantum: the stdlib keeps the base64 text as
   the file's bytes. Here the complete quanta are decoded and the part is flagged.
+- An attached message/rfc822 exists in the stdlib's tree only as a parsed copy; its bytes are
+  taken from the raw mail instead.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import re
 from collections.abc import Callable
 from email.errors import MissingHeaderBodySeparatorDefect
 from email.message import Message
+
+from mailbridge.parse import charsets
 
 # A header field line as the stdlib's feedparser recognises one (`email.feedparser.headerRE`),
 # a continuation line, and the obsolete form with white space before the colon (RFC 5322 §4.5.3).
@@ -106,3 +110,34 @@ def b64decode(data: bytes | memoryview) -> tuple[bytes, bool]:
     if len(compact) % 4 == 1:
         compact = compact[:-1]
     return binascii.a2b_base64(compact + b"=" * (-len(compact) % 4)), True
+
+
+def attached_message(part: Message, parent: Message | None, index: int, raw: bytes,
+                     parsed_copy: Callable[[Message], bytes]) -> bytes:
+    """The bytes of an attached message exactly as sent: the body of part `index` between the
+    parent's boundary lines in the raw mail. The stdlib only keeps a parsed copy, and its
+    re-serialisation changes line ends and header folding (and invents a body for text that is
+    no message). Falls back to that copy when the boundaries cannot be found unambiguously."""
+    inner = part.get_payload(0) if isinstance(part.get_payload(), list) else None
+    fallback = parsed_copy(inner) if inner is not None else b""
+    boundary = parent.get_boundary() if parent is not None else None
+    siblings = parent.get_payload() if parent is not None else None
+    if not boundary or not isinstance(siblings, list):
+        return fallback
+    line = re.compile(rb"^--" + re.escape(boundary.encode("ascii", "surrogateescape")) + rb"(--)?[ \t]*\r?$", re.MULTILINE)
+    delimiters = list(line.finditer(raw))
+    if len(delimiters) != len(siblings) + 1 or delimiters[-1].group(1) is None:
+        return fallback
+    start, end = delimiters[index].end() + 1, delimiters[index + 1].start()
+    segment = raw[start:end]
+    segment = segment[:-2] if segment.endswith(b"\r\n") else segment[:-1] if segment.endswith(b"\n") else segment
+    head = re.search(rb"\r?\n\r?\n|\A\r?\n", segment)
+    if head is None:
+        return fallback
+    body = segment[head.end() :]
+    cte = charsets.recover(str(part.get("Content-Transfer-Encoding", ""))).strip().lower()
+    if cte == "base64":
+        return b64decode(body)[0]
+    if cte == "quoted-printable":
+        return binascii.a2b_qp(body)
+    return body

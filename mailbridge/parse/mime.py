@@ -26,7 +26,7 @@ except ImportError:  # an optional speed-up: without it the stdlib decodes, a li
     _simd_b64decode = None
 
 from mailbridge.parse import charsets, classify, lenient
-from mailbridge.parse.addresses import parse_mailbox
+from mailbridge.parse.addresses import sender_of
 from mailbridge.parse.documents import is_document
 from mailbridge.parse.headers import decode_param, decode_text, raw_header, raw_headers
 from mailbridge.parse.html import LargeLink, large_links, normalise, to_text
@@ -242,7 +242,7 @@ def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
     del skeleton
     lenient.repair_tree(msg, lambda data: email.message_from_bytes(data, policy=RAW))
     subject = decode_text(raw_header(msg, "Subject"))
-    sender_name, sender, sender_problem = _sender(msg)
+    sender_name, sender, sender_problem = sender_of(msg)
     mail = ParsedMail(
         message_id=_message_id(raw_header(msg, "Message-ID")),
         subject=subject,
@@ -266,25 +266,14 @@ def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
     html: list[str] = []
     for part, parent, index in _leaves(msg):
         _take(part, mail, plain, html, lambda p, large_ok: _payload(p, raw, runs, spill if large_ok else None),
-              lambda p, parent=parent, index=index: _attached_message(p, parent, index, raw, runs))
+              lambda p, parent=parent, index=index: lenient.attached_message(
+                  p, parent, index, raw, lambda inner: _unhollowed(inner.as_bytes(), raw, runs)))
     mail.html = "\n".join(html)
     mail.text = normalise("\n\n".join(plain)) if any(p.strip() for p in plain) else to_text(mail.html)
     mail.links = large_links(mail.html) if mail.html else []
     for part in msg.walk():
         mail.defects.extend(type(d).__name__ for d in part.defects)
     return mail
-
-
-def _sender(msg: Message) -> tuple[str, str, str | None]:
-    """(display name, address, problem) from From. Only a mail without any From is read from
-    Sender or Return-Path: a From that is not one valid mailbox leaves the sender unknown (DMARC
-    and webmail show From, so nothing else may stand in for it)."""
-    raw_from = raw_header(msg, "From")
-    if raw_from is None:
-        found = parse_mailbox(raw_header(msg, "Sender") or raw_header(msg, "Return-Path"))
-        return found.name, found.address, None
-    found = parse_mailbox(raw_from)
-    return found.name, found.address, found.problem
 
 
 def _leaves(msg: Message) -> Iterator[tuple[Message, Message | None, int]]:
@@ -301,37 +290,6 @@ def _leaves(msg: Message) -> Iterator[tuple[Message, Message | None, int]]:
             stack[0:0] = [(child, part, i) for i, child in enumerate(payload)]
         else:
             yield part, parent, index
-
-
-def _attached_message(part: Message, parent: Message | None, index: int, raw: bytes,
-                      runs: dict[str, tuple[int, int]]) -> bytes:
-    """The bytes of an attached message exactly as sent: the body of part `index` between the
-    parent's boundary lines in the raw mail. The stdlib only keeps a parsed copy, and its
-    re-serialisation changes line ends and header folding (and invents a body for text that is
-    no message). Falls back to that copy when the boundaries cannot be found unambiguously."""
-    inner = part.get_payload(0) if isinstance(part.get_payload(), list) else None
-    fallback = _unhollowed(inner.as_bytes(), raw, runs) if inner is not None else b""
-    boundary = parent.get_boundary() if parent is not None else None
-    siblings = parent.get_payload() if parent is not None else None
-    if not boundary or not isinstance(siblings, list):
-        return fallback
-    line = re.compile(rb"^--" + re.escape(boundary.encode("ascii", "surrogateescape")) + rb"(--)?[ \t]*\r?$", re.MULTILINE)
-    delimiters = list(line.finditer(raw))
-    if len(delimiters) != len(siblings) + 1 or delimiters[-1].group(1) is None:
-        return fallback
-    start, end = delimiters[index].end() + 1, delimiters[index + 1].start()
-    segment = raw[start:end]
-    segment = segment[:-2] if segment.endswith(b"\r\n") else segment[:-1] if segment.endswith(b"\n") else segment
-    head = re.search(rb"\r?\n\r?\n|\A\r?\n", segment)
-    if head is None:
-        return fallback
-    body = segment[head.end() :]
-    cte = charsets.recover(str(part.get("Content-Transfer-Encoding", ""))).strip().lower()
-    if cte == "base64":
-        return lenient.b64decode(body)[0]
-    if cte == "quoted-printable":
-        return binascii.a2b_qp(body)
-    return body
 
 
 def _unhollowed(data: bytes, raw: bytes, runs: dict[str, tuple[int, int]]) -> bytes:
