@@ -262,6 +262,8 @@ class Pipeline:
             if disposition == "submission":
                 row.dedup_key = row.content_hash
                 by_sha = self._attachment_ids(s, row) if any(draft.document for draft in drafts) else {}
+                for draft in drafts:  # mail-level flags (invalid_sender) go on each of its submissions
+                    draft.flags |= mail.flags
                 subs = [self._add_submission(s, row, draft, by_sha) for draft in drafts]
                 s.flush()
                 attribute(s, self.config, row, subs)

@@ -5,7 +5,6 @@ import base64
 import binascii
 import re
 from email.message import Message
-from email.utils import getaddresses
 
 from mailbridge.parse import charsets
 
@@ -33,7 +32,8 @@ def decode_text(raw: str | None) -> str:
 
     Adjacent encoded-words in the same charset are joined as bytes before decoding, because
     Foxmail and Outlook split one Chinese character across two words (`399元` would turn into
-    `399Ԫ` under the stdlib's policy.default, with no defect recorded).
+    `399Ԫ` under the stdlib's policy.default, with no defect recorded). White space between two
+    encoded-words is dropped whatever their charsets (RFC 2047 §6.2).
     """
     if not raw:
         return ""
@@ -44,26 +44,29 @@ def decode_text(raw: str | None) -> str:
     for match in _WORD.finditer(text):
         between = text[pos : match.start()]
         label = match.group(1).split("*", 1)[0]  # RFC 2231 language suffix: =?utf-8*zh?
+        key = charsets.codec_for(label) or label.lower()  # gb2312 + gbk halves of one character
         data = _word_bytes(match.group(2), match.group(3))
-        if between.strip() or pending is None or pending[0] != label.lower():
+        gap = between.strip(" \t")  # RFC 2047 linear white space: ASCII only, U+3000 is text
+        if gap or pending is None or pending[0] != key:
             if pending:
                 out.append(charsets.decode(bytes(pending[1]), pending[0]))
                 pending = None
-            if between.strip() or out:
-                out.append(charsets.recover(between) if between.strip() else between)
-            pending = (label.lower(), bytearray(data))
+            if gap or not out:
+                out.append(charsets.recover(between))
+            pending = (key, bytearray(data))
         else:
-            pending[1].extend(data)  # whitespace between adjacent words is dropped (RFC 2047 §6.2)
+            pending[1].extend(data)
         pos = match.end()
     if pending:
         out.append(charsets.decode(bytes(pending[1]), pending[0]))
     out.append(charsets.recover(text[pos:]))
-    return _clean("".join(out))
+    return clean("".join(out))
 
 
 def _word_bytes(encoding: str, payload: str) -> bytes:
     if encoding in "Bb":
         compact = re.sub(r"[^A-Za-z0-9+/]", "", payload)
+        compact = compact[: len(compact) - len(compact) % 4] if len(compact) % 4 == 1 else compact
         compact += "=" * (-len(compact) % 4)
         try:
             return base64.b64decode(compact)
@@ -73,31 +76,30 @@ def _word_bytes(encoding: str, payload: str) -> bytes:
     return re.sub(rb"=([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), raw)
 
 
-def _clean(text: str) -> str:
-    text = "".join(ch if ch >= " " or ch == "\t" else " " for ch in text)
-    return re.sub(r"\s+", " ", text).strip()
+# Control characters and the Unicode line/paragraph separators (NEL, U+2028, U+2029) become a space;
+# runs of ASCII white space become one. Other white space is text: U+3000 (the ideographic space
+# of Chinese and Japanese titles) and U+00A0 are kept (CONTRACT.md: fully decoded Unicode).
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_ASCII_SPACE = re.compile(r"[ \t]+")
+
+
+def clean(text: str) -> str:
+    """Header text on one line: no control characters, ASCII white space runs collapsed."""
+    return _ASCII_SPACE.sub(" ", _CONTROL.sub(" ", text)).strip(" ")
 
 
 def decode_address(raw: str | None) -> tuple[str, str]:
-    """(display name, lower-case address) of the first mailbox in an address header."""
-    if not raw:
-        return "", ""
-    unfolded = _FOLD.sub(" ", raw)
-    # Encoded-words are split out of the way first, so a decoded name with a comma or an angle
-    # bracket cannot confuse the address parser.
-    pairs = getaddresses([unfolded])
-    for name, addr in pairs:
-        if addr or name:
-            address = charsets.recover(addr).strip().strip("<>").lower()
-            if "@" not in address:
-                address = _fallback_address(unfolded) or address
-            return decode_text(name.strip('"')), address
-    return "", _fallback_address(unfolded) or ""
+    """(display name, lower-case address) of an address header holding exactly one mailbox;
+    the address is "" when it does not (see `addresses.parse_mailbox`)."""
+    from mailbridge.parse.addresses import parse_mailbox  # it decodes names with decode_text
+
+    found = parse_mailbox(raw)
+    return found.name, found.address
 
 
-def _fallback_address(text: str) -> str | None:
-    found = re.search(r"[\w.+\-=]+@[\w\-]+(?:\.[\w\-]+)+", charsets.recover(text))
-    return found.group(0).lower() if found else None
+def blank_encoded_words(text: str) -> str:
+    """`text` with every encoded-word replaced by a space."""
+    return _WORD.sub(" ", text)
 
 
 def decode_param(value: object) -> str:
@@ -107,8 +109,8 @@ def decode_param(value: object) -> str:
     if isinstance(value, tuple):  # RFC 2231: (charset, language, %-decoded latin-1 text)
         label, _lang, text = value
         data = str(text).encode("latin-1", errors="surrogateescape")
-        return _clean(charsets.decode(data, label or None))
+        return clean(charsets.decode(data, label or None))
     text = str(value)
     if "=?" in text:
         return decode_text(text)
-    return _clean(charsets.recover(text))
+    return clean(charsets.recover(text))

@@ -25,9 +25,10 @@ try:
 except ImportError:  # an optional speed-up: without it the stdlib decodes, a little slower
     _simd_b64decode = None
 
-from mailbridge.parse import charsets, classify
+from mailbridge.parse import charsets, classify, lenient
+from mailbridge.parse.addresses import sender_of
 from mailbridge.parse.documents import is_document
-from mailbridge.parse.headers import decode_address, decode_param, decode_text, raw_header, raw_headers
+from mailbridge.parse.headers import decode_param, decode_text, raw_header, raw_headers
 from mailbridge.parse.html import LargeLink, large_links, normalise, to_text
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -104,6 +105,8 @@ class ParsedMail:
     in_reply_to: str | None = None
     references: str | None = None
     defects: list[str] = field(default_factory=list)
+    sender_problem: str | None = None  # why the From header gave no sender address
+    flags: set[str] = field(default_factory=set)  # for every submission of the mail (invalid_sender)
 
 
 def _body_start(raw: bytes) -> int:
@@ -185,44 +188,61 @@ def unbase64(raw: bytes, start: int, end: int) -> bytes:
 Spill = Callable[[Iterator[bytes]], tuple[str, int]]
 
 
-def _decoded_pieces(raw: bytes, start: int, end: int) -> Iterator[bytes]:
-    view = memoryview(raw)
+def _unbase64_lenient(raw: bytes, start: int, end: int, damaged: list[bool]) -> bytes:
+    """`unbase64`, but broken base64 (cut off, a dangling character) decodes as far as it goes
+    instead of failing the mail; `damaged` records that it happened."""
+    try:
+        return unbase64(raw, start, end)
+    except ValueError:  # binascii.Error
+        data, _ = lenient.b64decode(memoryview(raw)[start:end])
+        damaged.append(True)
+        return data
+
+
+def _decoded_pieces(raw: bytes, start: int, end: int, damaged: list[bool]) -> Iterator[bytes]:
     while start < end:
         cut = min(end, start + _SPILL_PIECE)
         if cut < end:  # end each piece on a line break, so no base64 quantum is split
             cut = raw.find(b"\n", cut, end) + 1 or end
-        yield unbase64(raw, start, cut)
+        yield _unbase64_lenient(raw, start, cut, damaged)
         start = cut
 
 
-def _payload(part: Message, raw: bytes, runs: dict[str, tuple[int, int]], spill: Spill | None) -> bytes | tuple[str, int]:
+Payload = tuple["bytes | tuple[str, int]", bool]  # (bytes, or (sha256, size) when spilled; damaged)
+
+
+def _payload(part: Message, raw: bytes, runs: dict[str, tuple[int, int]], spill: Spill | None) -> Payload:
     body = part.get_payload()
+    cte = charsets.recover(str(part.get("Content-Transfer-Encoding", ""))).strip().lower()
+    damaged: list[bool] = []
     if runs and isinstance(body, str) and _HOLLOW_TOKEN in body:
-        cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
         if cte == "base64" and body.strip() in runs:
             start, end = runs[body.strip()]
             if spill is not None and end - start > _SPILL_FROM:
-                return spill(_decoded_pieces(raw, start, end))
-            return unbase64(raw, start, end)
+                return spill(_decoded_pieces(raw, start, end, damaged)), bool(damaged)
+            return _unbase64_lenient(raw, start, end, damaged), bool(damaged)
         # Not a plain base64 body after all: put the cut bytes back and decode as usual.
         restored = body.encode("ascii", "surrogateescape")
         for token, (start, end) in runs.items():
             restored = restored.replace(token.encode() + b"\r\n", raw[start:end])
         part.set_payload(restored.decode("ascii", "surrogateescape"))
-    return part.get_payload(decode=True) or b""
+        body = part.get_payload()
+    if cte == "base64" and isinstance(body, str):
+        # The stdlib keeps the base64 text itself when it cannot decode it (bpo-27397).
+        return lenient.b64decode(body.encode("ascii", "surrogateescape"))
+    return part.get_payload(decode=True) or b"", False
 
 
 def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
     """Decode a mail. With `spill`, files over a few MB go to the archive in pieces instead of
     into memory: their Part has data None."""
     skeleton, runs = _hollow(raw)
+    skeleton = lenient.repair_header_block(skeleton) or skeleton
     msg = email.message_from_bytes(skeleton, policy=RAW)
     del skeleton
+    lenient.repair_tree(msg, lambda data: email.message_from_bytes(data, policy=RAW))
     subject = decode_text(raw_header(msg, "Subject"))
-    sender_name, sender = decode_address(raw_header(msg, "From"))
-    if not sender:
-        sender_name2, sender = decode_address(raw_header(msg, "Sender") or raw_header(msg, "Return-Path"))
-        sender_name = sender_name or sender_name2
+    sender_name, sender, sender_problem = sender_of(msg)
     mail = ParsedMail(
         message_id=_message_id(raw_header(msg, "Message-ID")),
         subject=subject,
@@ -235,14 +255,19 @@ def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
         in_reply_to=_message_id(raw_header(msg, "In-Reply-To")),
         references=decode_text(raw_header(msg, "References")) or None,
         mailing_list=classify.list_headers(msg),
+        sender_problem=sender_problem,
     )
+    if sender_problem:
+        mail.flags.add("invalid_sender")
     mail.auto_reply = classify.auto_reply_reason(msg, subject)
     mail.bounce = classify.bounce_reason(msg, sender, subject)
     mail.no_reply = classify.no_reply_reason(msg, sender)
     plain: list[str] = []
     html: list[str] = []
-    for part in _leaves(msg, mail.defects):
-        _take(part, mail, plain, html, lambda p, large_ok: _payload(p, raw, runs, spill if large_ok else None))
+    for part, parent, index in _leaves(msg):
+        _take(part, mail, plain, html, lambda p, large_ok: _payload(p, raw, runs, spill if large_ok else None),
+              lambda p, parent=parent, index=index: lenient.attached_message(
+                  p, parent, index, raw, lambda inner: _unhollowed(inner.as_bytes(), raw, runs)))
     mail.html = "\n".join(html)
     mail.text = normalise("\n\n".join(plain)) if any(p.strip() for p in plain) else to_text(mail.html)
     mail.links = large_links(mail.html) if mail.html else []
@@ -251,42 +276,53 @@ def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
     return mail
 
 
-def _leaves(msg: Message, defects: list[str]):  # type: ignore[no-untyped-def]
-    """Leaf parts in order; an attached message/rfc822 is a file, not a subtree."""
-    stack = [msg]
+def _leaves(msg: Message) -> Iterator[tuple[Message, Message | None, int]]:
+    """(leaf, its multipart parent, its index there) in order; an attached message/rfc822 is a
+    file, not a subtree."""
+    stack: list[tuple[Message, Message | None, int]] = [(msg, None, 0)]
     while stack:
-        part = stack.pop(0)
+        part, parent, index = stack.pop(0)
         if part.get_content_type() == "message/rfc822" and part is not msg:
-            yield part
+            yield part, parent, index
             continue
         payload = part.get_payload()
         if part.is_multipart() and isinstance(payload, list):
-            stack[0:0] = payload
+            stack[0:0] = [(child, part, i) for i, child in enumerate(payload)]
         else:
-            yield part
+            yield part, parent, index
+
+
+def _unhollowed(data: bytes, raw: bytes, runs: dict[str, tuple[int, int]]) -> bytes:
+    """`data` with the base64 runs `_hollow` cut out of the mail put back."""
+    if not runs or _HOLLOW_TOKEN.encode() not in data:
+        return data
+    token = re.compile(re.escape(_HOLLOW_TOKEN.encode()) + rb"\d+")
+    return token.sub(lambda m: raw[slice(*runs[m.group(0).decode()])].rstrip(b"\r\n"), data)
 
 
 def _take(part: Message, mail: ParsedMail, plain: list[str], html: list[str],
-          payload: Callable[[Message, bool], bytes | tuple[str, int]]) -> None:
+          payload: Callable[[Message, bool], Payload], attached: Callable[[Message], bytes]) -> None:
     ctype = charsets.recover(part.get_content_type())[:200]
     disposition = charsets.recover(part.get_content_disposition() or "").lower()
     filename = _filename(part)
     is_body_text = ctype in ("text/plain", "text/html") and not filename and disposition != "attachment"
     if is_body_text:
-        data = payload(part, False)
+        data, _damaged = payload(part, False)
         assert isinstance(data, bytes)
         text = charsets.decode(data, part.get_content_charset() or _meta_charset(data, ctype))
         (plain if ctype == "text/plain" else html).append(text)
         return
+    damaged = False
     if ctype == "message/rfc822":
-        inner = part.get_payload(0) if isinstance(part.get_payload(), list) else None
-        data = inner.as_bytes() if inner is not None else b""
-        name = filename or (decode_text(raw_header(inner, "Subject")) if inner is not None else "") or "message"
-        filename = name if name.lower().endswith(".eml") else f"{name}.eml"
+        data = attached(part)
+        if not filename:  # a name the sender gave is kept as given (thirdparty mails: `training-mail.txt`)
+            inner = email.message_from_bytes(data[: _body_start(data)], policy=RAW)
+            name = decode_text(raw_header(inner, "Subject")) or "message"
+            filename = name if name.lower().endswith(".eml") else f"{name}.eml"
     elif ctype.startswith("multipart/"):
         return  # a multipart with a broken body: its text is in the defects, nothing to keep
     else:
-        data = payload(part, True)
+        data, damaged = payload(part, True)
     if not data and not filename:
         return
     if isinstance(data, tuple):  # already in the archive
@@ -304,12 +340,18 @@ def _take(part: Message, mail: ParsedMail, plain: list[str], html: list[str],
             sha256=sha,
             inline=disposition == "inline" or (cid is not None and disposition != "attachment"),
             content_id=cid,
+            flags={"damaged_base64"} if damaged else set(),
         )
     )
 
 
+# RFC 2183 filename, RFC 2046 name, then the spellings other parsers also read (enmime: `file`).
+_NAME_PARAMS = (("content-disposition", "filename"), ("content-type", "name"), ("content-disposition", "name"),
+                ("content-type", "filename"), ("content-type", "file"))
+
+
 def _filename(part: Message) -> str:
-    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+    for header, param in _NAME_PARAMS:
         value = part.get_param(param, header=header)
         if value:
             name = decode_param(value)
