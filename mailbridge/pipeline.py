@@ -242,7 +242,7 @@ class Pipeline:
             disposition, reason = self._decide(s, row, mail)
             if disposition == "reply":  # a reviewer's answer to a digest: decisions, not an article
                 row.dedup_key = row.content_hash
-                disposition, reason = "ignored", answer_reply(s, self.config, row, mail)
+                disposition, reason = "ignored", answer_reply(s, self.config, row, mail, self.answer_imports)
             row.disposition, row.reason = disposition, reason
             if disposition == "submission":
                 row.dedup_key = row.content_hash

@@ -303,11 +303,26 @@ class Outgoing(Base):
 
 
 class Digest(Base):
-    """A reviewer digest sent to one group; replies must carry its token to count."""
+    """A reviewer digest sent to one group: one mail per recipient, each with its own token."""
 
     __tablename__ = "digests"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group: Mapped[str] = mapped_column(String(40))
-    token: Mapped[str] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ReviewToken(Base):
+    """The token one recipient of one digest replies with: only its SHA-256 is kept, so reading the
+    database gives no token; it decides only for `address`, only on that digest's submissions."""
+
+    __tablename__ = "review_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id"), index=True)
+    address: Mapped[str] = mapped_column(String(320))  # lower-case
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    digest: Mapped[Digest] = relationship()

@@ -104,6 +104,7 @@ class ParsedMail:
     in_reply_to: str | None = None
     references: str | None = None
     defects: list[str] = field(default_factory=list)
+    auth_results: list[str] = field(default_factory=list)  # Authentication-Results values, topmost first
 
 
 def _body_start(raw: bytes) -> int:
@@ -235,6 +236,7 @@ def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
         in_reply_to=_message_id(raw_header(msg, "In-Reply-To")),
         references=decode_text(raw_header(msg, "References")) or None,
         mailing_list=classify.list_headers(msg),
+        auth_results=raw_headers(msg, "Authentication-Results")[:20],
     )
     mail.auto_reply = classify.auto_reply_reason(msg, subject)
     mail.bounce = classify.bounce_reason(msg, sender, subject)
