@@ -2,8 +2,9 @@
 
 Anyone can put an Authentication-Results header in the mail they send, so only the receiving
 server's own count: those whose authserv-id is in `ingest.trusted_authserv_ids`, or, when that is
-empty, those of the topmost header's server (a border MTA deletes incoming headers that carry its
-own authserv-id, RFC 8601 §5, and adds its own above everything the sender wrote).
+empty, those of the topmost header's server. A border MTA should delete incoming headers that
+carry its own authserv-id (RFC 8601 §5) and adds its own above everything the sender wrote, so
+for each method only the topmost trusted header reporting it is read.
 """
 from __future__ import annotations
 
@@ -124,4 +125,13 @@ def verdicts(headers: list[str], trusted_ids: list[str] | tuple[str, ...] = ()) 
     mine = [results for authserv, results in parsed if authserv and authserv in trusted]
     if not mine:
         return Verdicts()
-    return Verdicts(True, tuple(r for results in mine for r in results))
+    # Per method, the topmost trusted header that reports it: milters write one header each
+    # (OpenDMARC's above OpenDKIM's), and a header the sender wrote under the server's own id sits
+    # below the server's, so it cannot outvote it.
+    taken: list[Result] = []
+    done: set[str] = set()
+    for results in mine:
+        methods = {r.method for r in results}
+        taken += [r for r in results if r.method not in done]
+        done |= methods
+    return Verdicts(True, tuple(taken))
