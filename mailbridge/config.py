@@ -140,7 +140,7 @@ class IngestConfig(_Model):
     max_expanded_mb: Annotated[int, Field(ge=1)] = 200
     # Flooding: the documents of one mail past this many stay attachments only (flag too_many_documents).
     max_documents_per_mail: Annotated[int, Field(ge=1)] = 20
-    # Flooding: one sender's submissions past this many in 24 hours are kept for the clerk, not counted.
+    # Flooding: one sender's submissions past this many in the 24 hours before a mail arrived are held.
     max_submissions_per_sender_per_day: Annotated[int, Field(ge=1)] = 30
     # Whose Authentication-Results headers (RFC 8601) are believed, by authserv-id; empty: the
     # topmost header's server only (a border MTA removes forged headers of its own id, §5).
