@@ -14,7 +14,7 @@ from mailfactory import make_mail
 from mbcli import Mailbridge
 
 ROSTER = "单位,姓名,电子信箱,单位类型\n卢氏县科协,张喆,lsxkx@163.com,county\n渑池县科协,李娜,mcxkx@163.com,county\n"
-NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def txt_mail(documents: int, n: int = 1, sender: str = "lsxkx@163.com", when: dt.datetime = NOW) -> bytes:
@@ -101,8 +101,8 @@ def test_sender_daily_cap_holds_the_rest_for_the_clerk(tmp_path: Path) -> None:
 
 def test_dmarc_fail_is_credited_to_no_unit(tmp_path: Path) -> None:
     mb = setup(tmp_path)
-    failed = ("Authentication-Results", "mx.163.com; dkim=none; spf=softfail smtp.mailfrom=lsxkx@163.com;"
-                                        " dmarc=fail (p=none dis=none) header.from=163.com")
+    failed = ("Authentication-Results", ("mx.163.com; dkim=none; spf=softfail smtp.mailfrom=lsxkx@163.com;"
+                                         " dmarc=fail (p=none dis=none) header.from=163.com"))
     passed = ("Authentication-Results", "mx.163.com; dkim=pass header.d=163.com; dmarc=pass header.from=163.com")
     # A forged header the sender put below the server's own cannot turn the fail into a pass.
     forged = ("Authentication-Results", "mx.163.com; dmarc=pass header.from=163.com")

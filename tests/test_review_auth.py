@@ -108,7 +108,7 @@ def reply(sender: str, body: str, headers: tuple[tuple[str, str], ...] = ()) -> 
     msg["From"] = sender
     msg["To"] = "smxskx@163.com"
     msg["Subject"] = "回复：【待审稿件】调宣部"
-    msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+    msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     msg["Message-ID"] = f"<{secrets.token_hex(8)}@smxkx.cn>"
     msg.set_content(body)
     return "".join(f"{name}: {value}\r\n" for name, value in headers).encode() + msg.as_bytes()
@@ -367,3 +367,12 @@ def test_migration_0006_drops_shared_tokens_and_downgrades(tmp_path: Path) -> No
         assert re.fullmatch(r"MB-[0-9A-F]{10}", conn.execute(text("SELECT token FROM digests")).scalar())
     assert upgrade(db.engine) == ("0005", head_revision())
     db.dispose()
+
+
+def test_digest_warns_reviewers_of_mail_that_failed_dmarc(tmp_path: Path) -> None:
+    desk = Desk(tmp_path)
+    failed = ("Authentication-Results", "mx.163.com; dkim=none; dmarc=fail (p=none) header.from=163.com")
+    assert desk.deliver(make_mail(1, with_docx=False, photos=0, extra_headers=[failed])).disposition == "submission"
+    _, mail = desk.digest()[REVIEWER]
+    assert "未通过收信服务器验证（DMARC）" in mail.get_body(("plain",)).get_content()
+    assert "未通过收信服务器验证（DMARC）" in mail.get_body(("html",)).get_content()

@@ -59,9 +59,10 @@ def enqueue_digests(db: Database, config: Config) -> dict[str, int]:
             s.flush()
             for sub in subs:
                 sub.digest_id = digest.id
+            items = _items(config, subs)
             for n, address in enumerate(recipients(config, group), start=1):
                 token = tokens.issue(s, digest, address, config.review.token_days)
-                msg = _compose(config, group, digest, subs, address, token)
+                msg = _compose(config, group, digest, items, address, token)
                 outbox.enqueue(s, f"digest:{digest.id}:{n}", "digest", msg)
             counts[group_id] = len(subs)
     return counts
@@ -74,11 +75,9 @@ def recipients(config: Config, group: ReviewGroup) -> list[str]:
     return list(dict.fromkeys([*group.addresses, *leaders]))
 
 
-def _compose(config: Config, group: ReviewGroup, digest: Digest, subs: list[Submission], address: str,  # type: ignore[no-untyped-def]
-             token: str):
-    profile = load_profile(config)
+def _items(config: Config, subs: list[Submission]) -> list[dict]:
     zone = config.ingest.zone
-    items = [{
+    return [{
         "receipt_no": sub.receipt_no,
         "title": sub.title,
         "unit": sub.unit.name if sub.unit else None,
@@ -90,9 +89,14 @@ def _compose(config: Config, group: ReviewGroup, digest: Digest, subs: list[Subm
         "excerpt": " ".join(sub.text.split())[:120],
         "review_status": sub.review_status,
     } for sub in subs]
+
+
+def _compose(config: Config, group: ReviewGroup, digest: Digest, items: list[dict], address: str,  # type: ignore[no-untyped-def]
+             token: str):
+    profile = load_profile(config)
     subject, text, html = render_mail(
         config, "digest", group=group.name, items=items, token=token, digest_no=digest.id,
-        two_stage=config.review.two_stage, leader=address in group.leaders, address=address,
+        two_stage=config.review.two_stage, address=address,
         days=config.review.token_days, example=items[0]["receipt_no"],
         channels=[{"id": c.id, "name": c.name, "aliases": c.aliases} for c in profile.channels])
     return compose(config, [address], subject, text, html, reply_to=from_address(config))
