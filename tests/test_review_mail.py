@@ -137,6 +137,11 @@ def test_two_stage_needs_first_review_then_a_leader(office) -> None:  # type: ig
     token, leader_token = token_of(digest), token_of(leader_digest)
     assert token != leader_token
     imap.append(reply(REVIEWER, "回复：" + digest["Subject"], f"采用 {first} 网站\n初审 {first}\n批准 {first}\n\n{token}", 1))
+    # The reviewer, under the leader's From:, with his own token: refused, and nobody is answered.
+    imap.append(reply(LEADER, "回复：" + digest["Subject"], f"批准 {first}\n\n{token}", 3))
+    mb.poll()
+    assert json.loads(mb.ok("submissions", "show", first, "--json"))["review_status"] == "reviewed"
+    assert len(mails_to(server, LEADER)) == 1  # the digest only: no answer to the forged reply
     imap.append(reply(LEADER, "回复：" + leader_digest["Subject"], f"批准 {first}\n采用 {first} 网站\n\n{leader_token}", 2))
     mb.poll()
     sub = json.loads(mb.ok("submissions", "show", first, "--json"))
