@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -75,6 +76,8 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("mailbox", "folder", "uidvalidity", "uid", name="uq_messages_location"),
+        # One sender's mail of a day, for the flood cap (attribute/flood.py) at every message.
+        Index("ix_messages_sender_received_at", "sender", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,4 +1,5 @@
-"""review tokens: one hashed token per digest recipient instead of one shared token per digest
+"""review tokens: one hashed token per digest recipient instead of one shared token per digest;
+an index of each sender's mail by arrival, for the per-sender daily cap
 
 Revision ID: 0006
 Revises: 0005
@@ -42,10 +43,12 @@ def upgrade() -> None:
         batch_op.drop_column('token')
 
     op.execute("UPDATE submissions SET digest_id = NULL WHERE review_status IN ('pending', 'reviewed')")
+    op.create_index('ix_messages_sender_received_at', 'messages', ['sender', 'received_at'], unique=False)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_index('ix_messages_sender_received_at', table_name='messages')
     # The old column needs a unique token per digest: fresh random ones, which no reviewer holds.
     with op.batch_alter_table('digests', schema=None) as batch_op:
         batch_op.add_column(sa.Column('token', sa.String(length=40), nullable=True))
