@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, CompoundSelect
 
-from mailbridge.attribute.match import attribute
 from mailbridge.attribute.flood import held_reason, within_daily_cap
+from mailbridge.attribute.match import attribute
 from mailbridge.config import Config
 from mailbridge.errors import TransientError
 from mailbridge.ledger.archive import Archive
