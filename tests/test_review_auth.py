@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from mailfactory import make_mail
+from mailfactory import make_bounce, make_mail
 from sqlalchemy import select, text
 
 from mailbridge.config import from_dict
@@ -309,7 +309,8 @@ def test_answers_obey_the_loop_rules_and_the_import_gate(tmp_path: Path) -> None
     # An out-of-office answer to the digest quotes its token: not a reply, nothing decided.
     vacation = desk.deliver(reply(REVIEWER, f"采用 {subs[0]} 网站\n{token}", (("Auto-Submitted", "auto-replied"),)))
     bulk = desk.deliver(reply(REVIEWER, f"采用 {subs[0]} 网站\n{token}", (("Precedence", "bulk"),)))
-    assert (vacation.disposition, bulk.disposition) == ("auto_reply", "auto_reply")
+    bounce = desk.deliver(make_bounce(1, original=reply(REVIEWER, f"采用 {subs[0]} 网站\n{token}")))
+    assert (vacation.disposition, bulk.disposition, bounce.disposition) == ("auto_reply", "auto_reply", "bounce")
     assert desk.status(subs[0]) == "pending"
     # A list or a robot that suppresses answers: decided, not answered.
     listed = desk.deliver(reply(REVIEWER, f"采用 {subs[0]} 网站\n{token}", (("List-Id", "<dxb.smxkx.cn>"),)))
