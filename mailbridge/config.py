@@ -254,6 +254,13 @@ class IngestConfig(_Model):
     max_message_mb: Annotated[int, Field(ge=1)] = 80
     max_attachment_mb: Annotated[int, Field(ge=1)] = 60
     max_expanded_mb: Annotated[int, Field(ge=1)] = 200
+    # Flooding: the documents of one mail past this many stay attachments only (flag too_many_documents).
+    max_documents_per_mail: Annotated[int, Field(ge=1)] = 20
+    # Flooding: one sender's submissions past this many in the 24 hours before a mail arrived are held.
+    max_submissions_per_sender_per_day: Annotated[int, Field(ge=1)] = 30
+    # Whose Authentication-Results headers (RFC 8601) are believed, by authserv-id; empty: the
+    # topmost header's server only (a border MTA removes forged headers of its own id, §5).
+    trusted_authserv_ids: list[str] = []
 
     @field_validator("timezone")
     @classmethod
@@ -339,7 +346,11 @@ class RoutingRule(_Model):
 
 
 class ReviewConfig(_Model):
-    token_days: Annotated[int, Field(ge=1)] = 60  # how long a digest's token is accepted in replies
+    token_days: Annotated[int, Field(ge=1)] = 14  # how long a digest's tokens are accepted in replies
+    # A reply decides only with an aligned DKIM pass in the receiving server's Authentication-Results:
+    # "when_present" asks for it when the server records results, "always" also when it does not.
+    require_dkim: Literal["when_present", "always", "never"] = "when_present"
+    max_token_failures_per_hour: Annotated[int, Field(ge=1)] = 5  # then that sender's replies are refused unread
     digest_max_items: Annotated[int, Field(ge=1)] = 100  # more waiting submissions go in the next digest
     digest_max_age_days: Annotated[int, Field(ge=1)] = 30  # older unreviewed ones are not mailed (see `review`)
     two_stage: bool = False  # first review (初审) by the group, then a leader's approval, before adoption
@@ -399,6 +410,10 @@ class Config(_Model):
             if box.name in seen:
                 raise ValueError(f"two mailboxes are named {box.name!r}; names must be unique")
             seen.add(box.name)
+        if self.review.require_dkim == "always" and not self.ingest.trusted_authserv_ids:
+            raise ValueError("review.require_dkim is 'always' but ingest.trusted_authserv_ids is empty, so any "
+                             "sender could write the Authentication-Results it needs; name the receiving server's "
+                             "authserv-id there")
         names = {b.name for b in self.mailboxes}
         for n, route in enumerate(self.review.routes):
             for box in route.mailboxes:

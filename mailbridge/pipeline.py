@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, CompoundSelect
 
+from mailbridge.attribute.flood import held_reason, within_daily_cap
 from mailbridge.attribute.match import attribute
 from mailbridge.config import Config
 from mailbridge.errors import ConfigError, TransientError
@@ -109,7 +110,8 @@ class Pipeline:
         self._own = config.own_addresses
         self._ignored = {a.lower() for a in self.limits.ignore_senders}
         self._zone = self.limits.zone
-        self._parse_limits = Limits(self.limits.max_attachment_mb * MB, self.limits.max_expanded_mb * MB)
+        self._parse_limits = Limits(self.limits.max_attachment_mb * MB, self.limits.max_expanded_mb * MB,
+                                    self.limits.max_documents_per_mail)
 
     # -- stage 1: archive and record -------------------------------------------------------------
     def fingerprint(self, raw: bytes, sha: str | None = None) -> Fingerprint:
@@ -257,7 +259,12 @@ class Pipeline:
             disposition, reason = self._decide(s, row, mail)
             if disposition == "reply":  # a reviewer's answer to a digest: decisions, not an article
                 row.dedup_key = row.content_hash
-                disposition, reason = "ignored", answer_reply(s, self.config, row, mail)
+                disposition, reason = "ignored", answer_reply(s, self.config, row, mail, self.answer_imports)
+            if disposition == "submission":  # past the sender's daily cap: held for the clerk
+                kept = within_daily_cap(s, self.config, row, drafts)
+                if not kept:
+                    disposition, reason = "quarantined", held_reason(self.config, row, len(drafts))
+                drafts = kept
             row.disposition, row.reason = disposition, reason
             if disposition == "submission":
                 row.dedup_key = row.content_hash
@@ -266,7 +273,7 @@ class Pipeline:
                     draft.flags |= mail.flags
                 subs = [self._add_submission(s, row, draft, by_sha) for draft in drafts]
                 s.flush()
-                attribute(s, self.config, row, subs)
+                attribute(s, self.config, row, subs, mail)
                 # In this transaction: the receipt exists exactly when the submissions do.
                 enqueue_receipt(s, self.config, row, mail, subs, imports=self.answer_imports)
             self._finish(row)
@@ -417,4 +424,5 @@ class Pipeline:
             if row.disposition != "quarantined":
                 return row.disposition or "archived"
             row.state, row.disposition, row.reason, row.attempts = "archived", None, None, 0
+            row.attachments.clear()  # recorded again by the new pass (one held by a cap had them)
         return self.process(row_id)

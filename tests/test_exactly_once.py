@@ -112,7 +112,8 @@ def test_sigkill_at_any_moment_loses_nothing_and_repeats_nothing(tmp_path: Path,
     mb = Mailbridge(tmp_path, [mailbox(imap_account, batch_messages=5)],
                     env={PASSWORD_ENV: imap_account.password},
                     receipts={"max_age_days": 0, "max_per_sender_per_day": 0, "unknown_sender_days": 0},
-                    outbox={"max_automatic_per_hour": 0, "max_automatic_per_day": 0})  # one receipt per mail
+                    outbox={"max_automatic_per_hour": 0, "max_automatic_per_day": 0},  # one receipt per mail
+                    ingest={"max_submissions_per_sender_per_day": 1000})  # one sender, 60 mails in an hour
 
     assert kill_after(mb, 0, EARLY_KILL_AFTER) == 0
     for run, rows in enumerate(KILL_AT_ROWS, start=1):

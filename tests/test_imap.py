@@ -224,7 +224,8 @@ def test_auto_reply_and_bounce_are_recorded_without_submissions(tmp_path: Path,
 
 def test_two_concurrent_pollers_ingest_each_message_once(tmp_path: Path, imap_account: ImapAccount) -> None:
     uids = deliver(imap_account, range(1, 41))
-    mb = bridge(tmp_path, imap_account)
+    mb = Mailbridge(tmp_path, [mailbox(imap_account)], env={PASSWORD_ENV: imap_account.password},
+                    ingest={"max_submissions_per_sender_per_day": 100})  # one sender, 40 mails at once
     assert mb.messages() == []  # an existing installation: the ledger is there already
     procs = [mb.popen("poll", "--once") for _ in range(2)]
     codes = [p.wait(timeout=120) for p in procs]

@@ -62,6 +62,12 @@ def mails_to(server, address: str) -> list:  # type: ignore[no-untyped-def]
     return [r.message for r in server.received if address in r.recipients]
 
 
+def token_of(digest) -> str:  # type: ignore[no-untyped-def]
+    """The recipient's own token: in the body, never in the Subject."""
+    assert "MB-" not in digest["Subject"]
+    return re.search(r"MB-[A-Z2-7]{32}", digest.get_body(("plain",)).get_content()).group(0)
+
+
 def test_digest_reply_records_decisions_and_answers_each_line(office) -> None:  # type: ignore[no-untyped-def]
     mb, imap, server = office
     first, second = [s["receipt_no"] for s in mb.submissions()]
@@ -70,9 +76,9 @@ def test_digest_reply_records_decisions_and_answers_each_line(office) -> None:  
     [digest] = mails_to(server, REVIEWER)
     text = digest.get_body(("plain",)).get_content()
     assert first in text and second in text and "市科协官网" in text
-    token = re.search(r"MB-[0-9A-F]{10}", digest["Subject"]).group(0)
-    assert token in text
-    assert mails_to(server, OTHER_REVIEWER) == []
+    token = token_of(digest)
+    assert token in digest.get_body(("html",)).get_content()
+    assert mails_to(server, OTHER_REVIEWER) == [] and mails_to(server, LEADER) == []  # one stage: no leader
 
     body = (f"采用 {first} 网站 公众号\n不采用：{second} 与本市无关\n采用 SMX-2026-11-9999 网站\n"
             f"采用 {first} 抖音\n\n------------------ 原始邮件 ------------------\n" + text)
@@ -100,9 +106,10 @@ def test_forged_and_foreign_replies_are_refused(office) -> None:  # type: ignore
     mb, imap, server = office
     first, second = [s["receipt_no"] for s in mb.submissions()]
     mb.ok("digest")
-    token = re.search(r"MB-[0-9A-F]{10}", mails_to(server, REVIEWER)[0]["Subject"]).group(0)
+    token = token_of(mails_to(server, REVIEWER)[0])
+    sent_before = len(server.received)
     # Forged: the reviewer's address, no token. From a unit: the token, not a reviewer.
-    # Another group's reviewer: a reviewer, but the token is not of a digest sent to that group.
+    # Another group's reviewer: a reviewer, but the token was sent to someone else.
     imap.append(reply(REVIEWER, "采用", f"采用 {first} 网站", 1))
     imap.append(reply("lsxkx@163.com", f"回复：【待审稿件】{token}", f"采用 {second} 网站\n", 2))
     imap.append(reply(OTHER_REVIEWER, f"回复：{token}", f"采用 {second} 网站\n", 3))
@@ -111,12 +118,10 @@ def test_forged_and_foreign_replies_are_refused(office) -> None:  # type: ignore
     reasons = {m["sender"]: m["reason"] for m in mb.messages() if m["sender"] not in ("mcxkx@163.com",)
                and m["message_id"].startswith("<reply.")}
     assert reasons == {REVIEWER: "reviewer reply refused: no_token", "lsxkx@163.com": "reviewer reply refused: not_reviewer",
-                       OTHER_REVIEWER: "reviewer reply refused: wrong_group"}
-    refusals = {r.recipients[0]: r.message.get_body(("plain",)).get_content() for r in server.received
-                if r.message["Subject"].startswith("审稿回复处理结果")}
-    assert "没有找到审稿摘要的口令" in refusals[REVIEWER]
-    assert "不是审稿人邮箱" in refusals["lsxkx@163.com"]
-    assert "其他审稿组" in refusals[OTHER_REVIEWER]
+                       OTHER_REVIEWER: "reviewer reply refused: token_not_yours"}
+    # A refused reply gets no answer at all: a forger learns nothing, and no third party is mailed.
+    assert len(server.received) == sent_before
+    assert [o for o in json.loads(mb.ok("outbox", "list", "--json")) if o["kind"] == "reply"] == []
 
 
 def test_two_stage_needs_first_review_then_a_leader(office) -> None:  # type: ignore[no-untyped-def]
@@ -127,10 +132,17 @@ def test_two_stage_needs_first_review_then_a_leader(office) -> None:  # type: ig
     first = mb.submissions()[0]["receipt_no"]
     mb.ok("digest")
     [digest] = mails_to(server, REVIEWER)
-    assert LEADER in [a for r in server.received for a in r.recipients]  # leaders are copied
-    token = re.search(r"MB-[0-9A-F]{10}", digest["Subject"]).group(0)
-    imap.append(reply(REVIEWER, f"回复：{token}", f"采用 {first} 网站\n初审 {first}\n批准 {first}\n", 1))
-    imap.append(reply(LEADER, f"回复：{token}", f"批准 {first}\n采用 {first} 网站\n", 2))
+    [leader_digest] = mails_to(server, LEADER)  # leaders get a digest of their own, with their own token
+    assert all(len(r.recipients) == 1 for r in server.received)  # no Cc: no one sees another's token
+    token, leader_token = token_of(digest), token_of(leader_digest)
+    assert token != leader_token
+    imap.append(reply(REVIEWER, "回复：" + digest["Subject"], f"采用 {first} 网站\n初审 {first}\n批准 {first}\n\n{token}", 1))
+    # The reviewer, under the leader's From:, with his own token: refused, and nobody is answered.
+    imap.append(reply(LEADER, "回复：" + digest["Subject"], f"批准 {first}\n\n{token}", 3))
+    mb.poll()
+    assert json.loads(mb.ok("submissions", "show", first, "--json"))["review_status"] == "reviewed"
+    assert len(mails_to(server, LEADER)) == 1  # the digest only: no answer to the forged reply
+    imap.append(reply(LEADER, "回复：" + leader_digest["Subject"], f"批准 {first}\n采用 {first} 网站\n\n{leader_token}", 2))
     mb.poll()
     sub = json.loads(mb.ok("submissions", "show", first, "--json"))
     assert [a["channel"] for a in sub["adoptions"]] == ["website"]

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
 from mailbridge.ledger.models import Address, Message, Submission, Unit
+from mailbridge.parse.authres import verdicts
+from mailbridge.parse.mime import ParsedMail
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 _PREFIX = re.compile(r"^\s*(?:(?:转发|回复|fwd?|fw|re)\s*[:：]\s*)*(?:[【\[〔［]([^】\]〕］]{2,30})[】\]〕］]|([^\s:：，,]{2,24})[:：])", re.I)
@@ -111,18 +113,27 @@ def link_version(s: Session, config: Config, sub: Submission, received_at) -> No
     sub.flags = sorted(set(sub.flags) | {"resubmission"})
 
 
-def attribute(s: Session, config: Config, message: Message, subs: list[Submission]) -> None:
-    """Unit, category and version of each new submission of one message."""
-    unit = unit_for_address(s, message.sender)
-    suggestion = None if unit else suggest_unit(s, message.subject or "", message.sender_name,
-                                                subs[0].title if subs else "")
+def attribute(s: Session, config: Config, message: Message, subs: list[Submission],
+              mail: ParsedMail | None = None) -> None:
+    """Unit, category and version of each new submission of one message.
+
+    A mail whose receiving server recorded `dmarc=fail` (Authentication-Results, RFC 7489) did not
+    come from its From: domain: it is credited to no unit (flag `dmarc_fail`); the unit of the
+    address it claims is only suggested, for the clerk to confirm.
+    """
+    claimed = unit_for_address(s, message.sender)
+    failed = mail is not None and verdicts(mail.auth_results, config.ingest.trusted_authserv_ids).dmarc_failed
+    unit = None if failed else claimed
+    flags = ({"dmarc_fail"} if failed else set()) | ({"unknown_sender"} if claimed is None else set())
+    suggestion = claimed if failed and claimed else (
+        None if unit else suggest_unit(s, message.subject or "", message.sender_name, subs[0].title if subs else ""))
     for sub in subs:
         sub.category = categorise(config, message.subject or "", sub.title, sub.text)
         if unit is not None:
             sub.unit_id = unit.id
             link_version(s, config, sub, message.received_at)
         else:
-            sub.flags = sorted(set(sub.flags) | {"unknown_sender"})
+            sub.flags = sorted(set(sub.flags) | flags)
             sub.suggested_unit_id = suggestion.id if suggestion else None
 
 
@@ -130,12 +141,13 @@ def rebind(s: Session, config: Config, address: str, unit: Unit) -> int:
     """Attribute the past submissions of an address that had no unit; returns how many.
 
     Submissions already credited to a unit keep it: a roster that later moves an address to
-    another unit must not rewrite the scorecards of past months.
+    another unit must not rewrite the scorecards of past months. Mail that failed DMARC was not
+    sent by that address: binding the address does not credit it.
     """
-    subs = list(s.scalars(
+    subs = [sub for sub in s.scalars(
         select(Submission).join(Message, Submission.message_row_id == Message.id)
         .where(Message.sender == address.lower(), Submission.unit_id.is_(None))
-        .order_by(Message.received_at, Submission.id)))
+        .order_by(Message.received_at, Submission.id)) if "dmarc_fail" not in (sub.flags or [])]
     for sub in subs:
         sub.unit_id = unit.id
         sub.suggested_unit_id = None

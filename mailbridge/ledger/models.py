@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -75,6 +76,8 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("mailbox", "folder", "uidvalidity", "uid", name="uq_messages_location"),
+        # One sender's mail of a day, for the flood cap (attribute/flood.py) at every message.
+        Index("ix_messages_sender_received_at", "sender", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -303,13 +306,12 @@ class Outgoing(Base):
 
 
 class Digest(Base):
-    """A reviewer digest sent to one group; replies must carry its token to count."""
+    """A reviewer digest sent to one group: one mail per recipient, each with its own token."""
 
     __tablename__ = "digests"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group: Mapped[str] = mapped_column(String(40))
-    token: Mapped[str] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
@@ -372,3 +374,19 @@ class Occurrence(Base):
     done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     mails: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class ReviewToken(Base):
+    """The token one recipient of one digest replies with: only its SHA-256 is kept, so reading the
+    database gives no token; it decides only for `address`, only on that digest's submissions."""
+
+    __tablename__ = "review_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id"), index=True)
+    address: Mapped[str] = mapped_column(String(320))  # lower-case
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    digest: Mapped[Digest] = relationship()

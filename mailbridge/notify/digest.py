@@ -1,12 +1,16 @@
 """Reviewer digests: each group gets the new submissions routed to it, with a token to reply with.
 
-Marking the submissions and queueing the mail happen in one transaction: a submission is listed
-in exactly one digest, and a digest is never lost or sent twice by a crash.
+Every recipient (each reviewer, and with two-stage review each leader) gets a mail of their own
+holding a token of their own (review/tokens.py): a token forwarded, leaked or read off another's
+screen decides nothing under another From:, and no Cc shows one recipient's token to another.
+The token is in the body only, never in the Subject (list views, logs, the outbox table).
+
+Marking the submissions, issuing the tokens and queueing the mails happen in one transaction: a
+submission is listed in exactly one digest, and a digest is never lost or sent twice by a crash.
 """
 from __future__ import annotations
 
 import logging
-import secrets
 from collections import defaultdict
 from datetime import timedelta
 
@@ -20,14 +24,11 @@ from mailbridge.ledger.records import iso
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose, from_address
 from mailbridge.notify.render import render_mail
+from mailbridge.review import tokens
 from mailbridge.review.routing import group_for
 from mailbridge.score.profile import load_profile
 
 log = logging.getLogger(__name__)
-
-
-def new_token() -> str:
-    return "MB-" + secrets.token_hex(5).upper()  # 40 random bits: guessing one is hopeless
 
 
 def waiting(s: Session, config: Config) -> list[Submission]:
@@ -53,21 +54,30 @@ def enqueue_digests(db: Database, config: Config) -> dict[str, int]:
         for group_id, subs in by_group.items():
             group = config.review.group(group_id)
             subs = subs[: config.review.digest_max_items]
-            digest = Digest(group=group_id, token=new_token())
+            digest = Digest(group=group_id)
             s.add(digest)
             s.flush()
             for sub in subs:
                 sub.digest_id = digest.id
-            msg = _compose(config, group, digest, subs)
-            outbox.enqueue(s, f"digest:{digest.id}", "digest", msg)
+            items = _items(config, subs)
+            for n, address in enumerate(recipients(config, group), start=1):
+                token = tokens.issue(s, digest, address, config.review.token_days)
+                msg = _compose(config, group, digest, items, address, token)
+                outbox.enqueue(s, f"digest:{digest.id}:{n}", "digest", msg)
             counts[group_id] = len(subs)
     return counts
 
 
-def _compose(config: Config, group: ReviewGroup, digest: Digest, subs: list[Submission]):  # type: ignore[no-untyped-def]
-    profile = load_profile(config)
+def recipients(config: Config, group: ReviewGroup) -> list[str]:
+    """Who gets the group's digest: its reviewers, and its leaders when they must approve (or
+    when the group has no reviewers of its own)."""
+    leaders = group.leaders if config.review.two_stage or not group.addresses else []
+    return list(dict.fromkeys([*group.addresses, *leaders]))
+
+
+def _items(config: Config, subs: list[Submission]) -> list[dict]:
     zone = config.ingest.zone
-    items = [{
+    return [{
         "receipt_no": sub.receipt_no,
         "title": sub.title,
         "unit": sub.unit.name if sub.unit else None,
@@ -79,13 +89,14 @@ def _compose(config: Config, group: ReviewGroup, digest: Digest, subs: list[Subm
         "excerpt": " ".join(sub.text.split())[:120],
         "review_status": sub.review_status,
     } for sub in subs]
+
+
+def _compose(config: Config, group: ReviewGroup, digest: Digest, items: list[dict], address: str,  # type: ignore[no-untyped-def]
+             token: str):
+    profile = load_profile(config)
     subject, text, html = render_mail(
-        config, "digest", group=group.name, items=items, token=digest.token, two_stage=config.review.two_stage,
-        channels=[{"id": c.id, "name": c.name, "aliases": c.aliases} for c in profile.channels],
-        example=items[0]["receipt_no"])
-    to = group.addresses or group.leaders
-    cc = group.leaders if config.review.two_stage and group.addresses else []
-    msg = compose(config, to, subject, text, html, reply_to=from_address(config))
-    if cc:
-        msg["Cc"] = ", ".join(cc)
-    return msg
+        config, "digest", group=group.name, items=items, token=token, digest_no=digest.id,
+        two_stage=config.review.two_stage, address=address,
+        days=config.review.token_days, example=items[0]["receipt_no"],
+        channels=[{"id": c.id, "name": c.name, "aliases": c.aliases} for c in profile.channels])
+    return compose(config, [address], subject, text, html, reply_to=from_address(config))

@@ -59,9 +59,17 @@ def body_article(text: str) -> str:
     return (text[: match.start()] if match else text).strip()
 
 
-def articles(mail: ParsedMail, max_expanded: int) -> list[Draft]:
+def articles(mail: ParsedMail, max_expanded: int, max_documents: int | None = None) -> list[Draft]:
+    """The drafts of a mail; documents past `max_documents` are not read: they stay attachments,
+    flagged `too_many_documents` like the drafts, for the clerk (10,000 one-line .txt files are
+    not 10,000 articles)."""
     subject_title = clean_subject(mail.subject)
     docs = [p for p in mail.parts if p.kind == "document" and "roster_form" not in p.flags]
+    capped = max_documents is not None and len(docs) > max_documents
+    if capped:
+        for part in docs[max_documents:]:
+            part.flags.add("too_many_documents")
+        docs = docs[:max_documents]
     drafts: list[Draft] = []
     for part in docs:
         if "too_large" in part.flags or part.data is None:
@@ -86,6 +94,8 @@ def articles(mail: ParsedMail, max_expanded: int) -> list[Draft]:
         drafts.append(draft)
     for draft in drafts:
         draft.title = draft.title[:500]
+        if capped:
+            draft.flags.add("too_many_documents")
         if mail.links:
             draft.flags.add("large_attachment_link")
             draft.links = mail.links

@@ -107,6 +107,7 @@ class ParsedMail:
     defects: list[str] = field(default_factory=list)
     sender_problem: str | None = None  # why the From header gave no sender address
     flags: set[str] = field(default_factory=set)  # for every submission of the mail (invalid_sender)
+    auth_results: list[str] = field(default_factory=list)  # Authentication-Results values, topmost first
 
 
 def _body_start(raw: bytes) -> int:
@@ -256,6 +257,7 @@ def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
         references=decode_text(raw_header(msg, "References")) or None,
         mailing_list=classify.list_headers(msg),
         sender_problem=sender_problem,
+        auth_results=raw_headers(msg, "Authentication-Results")[:20],
     )
     if sender_problem:
         mail.flags.add("invalid_sender")

@@ -36,6 +36,7 @@ MB = 1024 * 1024
 class Limits:
     max_attachment: int  # bytes: a larger file is kept but not opened
     max_expanded: int  # bytes: a .docx expanding to more is a zip bomb
+    max_documents: int | None = None  # documents of one mail read as articles; the rest stay attachments
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def parse_stage(raw: bytes, archive: Archive, limits: Limits) -> tuple[mime.Pars
             part.data = archive.file_path(part.sha256).read_bytes()
         if part.data is not None and looks_like_roster(part.filename, part.data):
             part.flags.add("roster_form")  # a filled 信息员登记表 is a roster update, not an article
-    drafts = articles(mail, limits.max_expanded)
+    drafts = articles(mail, limits.max_expanded, limits.max_documents)
     for part in mail.parts:
         part.data = None
     return mail, drafts

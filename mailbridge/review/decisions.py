@@ -30,7 +30,7 @@ class DecisionError(MailbridgeError):
 
     Codes: unknown_submission, unknown_channel, no_channel, superseded, already_rejected,
     already_adopted, already_reviewed, already_approved, not_reviewed, not_approved,
-    not_two_stage, not_adopted, not_rejected, bad_date.
+    not_two_stage, not_adopted, not_rejected, bad_date; and from mail replies not_allowed, not_in_digest.
     """
 
     exit_code = 2

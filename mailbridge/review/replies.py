@@ -4,8 +4,11 @@
     不采用 SMX-2026-09-0013 内容与本市无关      reject, with a note to the unit
     初审 SMX-2026-09-0014 / 批准 SMX-2026-09-0014   two-stage review
 
-A reply is accepted only from a reviewer of the digest's group and only when it carries that
-digest's secret token (a forged From: cannot know it). Every line gets an answer: done, or why not.
+A reply decides only when review/trust.py grants it: one token, the one sent to this address,
+and DKIM where the server checks it; each line then only on the submissions of that token's
+digest. Every line of an accepted reply gets an answer (done, or why not), under the rules that
+keep receipts from feeding mail loops; a refused reply gets no answer at all, so a forger learns
+nothing and no one can make us mail a third party.
 """
 from __future__ import annotations
 
@@ -15,22 +18,21 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
-from mailbridge.ledger.models import Digest, Message, Submission, utcnow
+from mailbridge.ledger.models import Message, Submission, utcnow
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose
 from mailbridge.notify.render import render_mail
 from mailbridge.parse.mime import ParsedMail
-from mailbridge.review import decisions
+from mailbridge.review import decisions, trust
 from mailbridge.review.decisions import DecisionError
 from mailbridge.review.routing import group_for, is_leader, is_reviewer
+from mailbridge.review.tokens import mentions_token
 
 log = logging.getLogger(__name__)
 
-TOKEN = re.compile(r"\bMB-[0-9A-Z]{10}\b")
 VERBS = {  # longest first: 不采用 must not be read as 采用
     "撤销采用": "withdraw", "取消采用": "withdraw",
     "不予采用": "reject", "不采用": "reject", "退回": "reject", "退稿": "reject",
@@ -43,7 +45,7 @@ _REF = re.compile(r"^([A-Z0-9]{1,12}-\d{4}-\d{2}-\d{3,}|\d{1,9})$", re.I)
 # Where the quoted digest begins: clients' quote markers, or the digest's own first lines when a
 # client quotes without a marker (its example lines must never be taken as decisions).
 _QUOTE_START = re.compile(r"^(>|-{2,}.*(原始邮件|Original Message)|.*写道:$|发件人:|From:\s|On .* wrote:|"
-                          r"回复的原邮件|.*以下 ?\d+ ?篇稿件待审|直接回复本邮件即可登记审稿结果|本组口令)", re.I)
+                          r"回复的原邮件|.*以下 ?\d+ ?篇稿件待审|直接回复本邮件即可登记审稿结果|本组口令|您的审稿口令)", re.I)
 _DATE = re.compile(r"^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?$")
 
 
@@ -106,58 +108,59 @@ def parse(text: str, today: date) -> list[Command]:
     return commands
 
 
-MAX_TOKENS = 20  # a reply quotes one digest: more distinct tokens are guesses (and one SQL variable each)
-
-
-def _tokens(mail: ParsedMail) -> set[str]:
-    """The first MAX_TOKENS distinct token-shaped strings, subject first."""
-    found: dict[str, None] = {}
-    for text in (mail.subject or "", mail.text or ""):
-        for match in TOKEN.finditer(text):
-            found[match.group(0)] = None
-            if len(found) >= MAX_TOKENS:
-                return set(found)
-    return set(found)
-
-
 def looks_like_reply(config: Config, mail: ParsedMail) -> bool:
     """A digest's token anywhere, or decision lines from a reviewer's address."""
-    if _tokens(mail):
+    if mentions_token(f"{mail.subject or ''}\n{mail.text or ''}"):
         return True
     return is_reviewer(config, (mail.sender or "").lower()) and bool(parse(mail.text or "", decisions.today(config)))
 
 
-def answer(s: Session, config: Config, row: Message, mail: ParsedMail) -> str:
-    """Carry out a reviewer's reply and queue the answer, in the caller's transaction; the ledger reason."""
-    sender = (mail.sender or "").lower()
-    since = utcnow() - timedelta(days=config.review.token_days)
-    digest = s.scalar(select(Digest).where(Digest.token.in_(_tokens(mail) or {""}), Digest.created_at >= since)
-                      .order_by(Digest.id.desc()).limit(1))
-    group = config.review.group(digest.group) if digest else None
-    refused = None
-    if not is_reviewer(config, sender):
-        refused = "not_reviewer"
-    elif digest is None:
-        refused = "no_token"
-    elif group is None or not is_reviewer(config, sender, group):
-        refused = "wrong_group"
+def answer(s: Session, config: Config, row: Message, mail: ParsedMail, imports: bool = False) -> str:
+    """Carry out a reviewer's reply and queue the answer, in the caller's transaction; the ledger reason.
+
+    `imports`: `import --receipts` was given, so imported replies are answered too (as receipts are).
+    """
+    grant = trust.check(s, config, row, mail)
+    if isinstance(grant, str):
+        log.warning("message %s: reviewer reply from %s refused (no answer): %s", row.id, row.sender, grant)
+        return trust.REFUSED + grant
     commands = parse(mail.text or "", decisions.today(config))
-    results = [] if refused else [r for c in commands for r in _carry_out(s, config, sender, c)]
-    subject, text, html = render_mail(config, "review_reply", subject=mail.subject or "", results=results,
-                                      refused=refused, sender=row.sender)
-    msg = compose(config, [row.sender], subject, text, html, auto="auto-replied",
+    results = [r for c in commands for r in _carry_out(s, config, grant, c)]
+    done = sum(1 for r in results if r.error is None)
+    reason = f"reviewer reply: {done} of {len(results)} decision(s) recorded"
+    silent = why_no_answer(s, config, row, mail, imports)
+    if silent:
+        log.info("message %s: no answer to the reviewer reply: %s", row.id, silent)
+        return f"{reason}; no answer: {silent}"
+    subject, text, html = render_mail(config, "review_reply", subject=mail.subject or "", results=results)
+    msg = compose(config, [grant.actor], subject, text, html, auto="auto-replied",
                   in_reply_to=row.message_id, references=mail.references)
     outbox.enqueue(s, f"reply:{row.id}", "reply", msg, message_row_id=row.id, config=config)
-    if refused:
-        log.warning("message %s: reviewer reply from %s refused: %s", row.id, sender, refused)
-        return f"reviewer reply refused: {refused}"
-    done = sum(1 for r in results if r.error is None)
-    return f"reviewer reply: {done} of {len(results)} decision(s) recorded"
+    return reason
 
 
-def _carry_out(s: Session, config: Config, actor: str, command: Command) -> list[Result]:
+def why_no_answer(s: Session, config: Config, row: Message, mail: ParsedMail, imports: bool) -> str | None:
+    """Why an accepted reply gets no answer: the import gate, loop protection (RFC 3834) and the
+    daily cap, as for receipts (notify/receipts.py). None when the answer is owed."""
+    if row.uid is None and not imports:
+        return "imported mail (use import --receipts to answer it)"
+    reason = mail.bounce or mail.auto_reply or mail.no_reply
+    if reason:
+        return reason
+    now = utcnow()
+    max_age = config.receipts.max_age_days
+    if max_age and row.received_at < now - timedelta(days=max_age):
+        return f"arrived more than {max_age} days ago (receipts.max_age_days)"
+    cap = config.receipts.max_per_sender_per_day
+    if cap and outbox.sent_to_since(s, "reply", row.sender or "", now - timedelta(days=1)) >= cap:
+        return f"{cap} answers already sent to {row.sender} today (receipts.max_per_sender_per_day)"
+    return None
+
+
+def _carry_out(s: Session, config: Config, grant: trust.Grant, command: Command) -> list[Result]:
     if not command.refs:
         return [Result(command.line, command.verb, error="no_reference")]
+    actor = grant.actor
     out = []
     for ref in command.refs:
         result = Result(command.line, command.verb)
@@ -165,6 +168,9 @@ def _carry_out(s: Session, config: Config, actor: str, command: Command) -> list
             with s.begin_nested():  # a refused line changes nothing; the other lines still count
                 sub = decisions.find_submission(s, ref)
                 result.receipt_no, result.title = sub.receipt_no, sub.title
+                if sub.digest_id != grant.digest.id:  # a token decides only what its digest listed
+                    raise DecisionError("not_in_digest", f"{sub.receipt_no} was not listed in digest "
+                                                         f"{grant.digest.id}")
                 allowed = is_leader if command.verb == "approve" else is_reviewer
                 if not allowed(config, actor, group_for(config, sub)):
                     raise DecisionError("not_allowed", f"{actor} may not decide on {sub.receipt_no}")
