@@ -37,12 +37,16 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     config = tmp_path / "demo" / "config.toml"
     subs = as_json(config, "submissions", "list")
     messages = as_json(config, "messages", "list")
-    assert len(messages) == len(list(DEMO_MAIL.glob("*.eml")))
+    assert len(messages) == len(list(DEMO_MAIL.glob("*.eml"))) + 1  # the samples and the reviewer's reply
     dispositions = {m["disposition"] for m in messages}
     assert {"submission", "duplicate", "auto_reply", "bounce"} <= dispositions
     assert len(subs) > len(messages) // 2
     assert all(s["title"] and "=?" not in s["title"] for s in subs)
     assert any("large_attachment_link" in s["flags"] for s in subs)
+    # A reviewer answered the first digest: two articles adopted, in the sample mail's month.
+    card = {u["unit"]: u for u in as_json(config, "scorecard", "--month", "2026-09")}
+    assert sum(u["adopted"] for u in card.values()) == 2
+    assert any(m["reason"] and m["reason"].startswith("reviewer reply: 2 of 2") for m in as_json(config, "messages", "list"))
     # The month passes on a simulated clock: each Monday's progress, the 催报, the monthly scorecard.
     outbox = tmp_path / "demo" / "outbox"
     kinds = sorted(p.name.split("-")[1].split(".")[0] for p in outbox.glob("*.eml"))

@@ -207,6 +207,14 @@ def demo(ctx: click.Context, directory: Path) -> None:
     ctx.invoke(roster_import, file=roster, dry_run=False, partial=False)
     ctx.invoke(import_cmd, paths=(maildir,), receipts=True)
     ctx.invoke(digest_cmd, no_send=False)
+    from mailbridge.demo.reply import reviewer_reply
+
+    reply = reviewer_reply(app.config, app.db)  # a reviewer answers its digest: two articles adopted
+    if reply is not None:
+        answered = maildir / "new" / "90-dxb-reply.demo:2,"
+        if not answered.exists():
+            answered.write_bytes(reply)
+        ctx.invoke(import_cmd, paths=(answered,), receipts=True)
     ctx.invoke(messages_list, as_json=False, disposition=None, mailbox=None)
     ctx.invoke(submissions_list, month=None, unit=None, as_json=False)
     from mailbridge.commands.outbox import flush_outbox
