@@ -138,6 +138,11 @@ class IngestConfig(_Model):
     max_message_mb: Annotated[int, Field(ge=1)] = 80
     max_attachment_mb: Annotated[int, Field(ge=1)] = 60
     max_expanded_mb: Annotated[int, Field(ge=1)] = 200
+    # Every parse is bounded (issue 10): past the deadline the message is quarantined ("parse took
+    # too long"); the parse worker may not grow past parse_memory_mb; longer text is cut.
+    parse_timeout_seconds: Annotated[int, Field(ge=1)] = 120
+    parse_memory_mb: Annotated[int, Field(ge=256)] = 2048
+    max_text_chars: Annotated[int, Field(ge=1000)] = 1_000_000
 
     @field_validator("timezone")
     @classmethod
