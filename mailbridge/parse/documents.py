@@ -24,6 +24,7 @@ _TOOL_TIMEOUT = 120  # seconds for one converter at most; less when the message'
 _MAX_XML = 32 * 1024 * 1024  # what the main XML part of a document may inflate to
 _MAX_SMALL_PART = 4 * 1024 * 1024  # [Content_Types].xml, _rels/.rels, word/styles.xml
 _BLANK_LINES = re.compile(r"\n\s*\n")
+_NONBLANK, _NONBLANK_BYTES = re.compile(r"[^\s\x00]"), re.compile(rb"[^\s\x00]")
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _W_BODY, _W_P, _W_TBL, _W_TR, _W_TC = f"{_W}body", f"{_W}p", f"{_W}tbl", f"{_W}tr", f"{_W}tc"
 _W_T, _W_TAB, _W_BR, _W_PPR, _W_PSTYLE, _W_VAL = f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}pPr", f"{_W}pStyle", f"{_W}val"
@@ -274,20 +275,21 @@ def _from_text(data: bytes, label: str | None = None) -> DocText:
     limit = bounds.current().max_input_chars
     text = charsets.decode(data[:limit], label).replace("\f", "\n")
     result = _from_lines(_BLANK_LINES.sub("\n", text[:limit]).splitlines())
-    if len(data) > limit or len(text) > limit:
+    if _NONBLANK_BYTES.search(data, limit) or _NONBLANK.search(text, limit):  # more than blank lines were cut
         result.flags.add("truncated")
     return result
 
 
 def _binary_office(suffix: str, data: bytes) -> DocText:
+    tried = None
     if suffix in (".doc", ".wps") and shutil.which("antiword"):
-        result = _tool_text(["antiword", "-m", "UTF-8.txt", "-w", "0", "{in}"], suffix, data)
-        if result.paragraphs or result.title:
-            return result
+        tried = _tool_text(["antiword", "-m", "UTF-8.txt", "-w", "0", "{in}"], suffix, data)
+        if tried.paragraphs or tried.title:
+            return tried
     office = shutil.which("soffice") or shutil.which("libreoffice")
     if office:
         return _soffice_text(office, suffix, data)
-    return DocText(flags={"no_text"}, problem="no tool on this server reads this format; the file is kept")
+    return tried or DocText(flags={"no_text"}, problem="no tool on this server reads this format; the file is kept")
 
 
 def _tool_text(argv: list[str], suffix: str, data: bytes) -> DocText:
