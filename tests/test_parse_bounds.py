@@ -74,7 +74,7 @@ def no_temp_files(root: Path) -> list[Path]:
 
 
 def make_docx(body_xml: bytes = b"") -> bytes:
-    """A real .docx (python-docx) titled 标题 with one paragraph 正文, `body_xml` put before them."""
+    """A real .docx (python-docx) titled 标题 with one paragraph 正文, `body_xml` put after them."""
     document = docx.Document()
     document.add_paragraph("标题")
     document.add_paragraph("正文第一段")
@@ -82,7 +82,7 @@ def make_docx(body_xml: bytes = b"") -> bytes:
     document.save(out)
     if not body_xml:
         return out.getvalue()
-    return _rezip(out.getvalue(), {"word/document.xml": lambda xml: xml.replace(b"<w:body>", b"<w:body>" + body_xml, 1)})
+    return _rezip(out.getvalue(), {"word/document.xml": lambda xml: xml.replace(b"<w:sectPr", body_xml + b"<w:sectPr", 1)})
 
 
 def _rezip(data: bytes, change: dict) -> bytes:
@@ -221,7 +221,7 @@ def test_memory_bombs_cost_only_their_document(tmp_path: Path) -> None:
     lying_sub = results[0][1][0]
     assert "no_text" in lying_sub.flags and "MemoryError" not in (lying_sub.problem or "")
     assert (para_subs[0].title, para_subs[0].text) == ("标题", "正文第一段")
-    assert "unreadable" not in para_subs[0].flags
+    assert "unreadable" not in para_subs[0].flags and "truncated" in para_subs[0].flags  # not read to the end
     assert roster.reason.startswith("roster form (信息员登记表) 登记表.xlsx")
     assert no_temp_files(tmp_path) == []
 

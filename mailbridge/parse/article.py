@@ -84,7 +84,7 @@ def articles(mail: ParsedMail, max_expanded: int) -> list[Draft]:
         draft = Draft(title=title or "（无标题）", text=text)
         if not count_chars(text):
             draft.flags.add("no_text")
-        if len(mail.text) > cap or "body" in bounds.current().cut:
+        if len(mail.text) > cap or bounds.current().cut & {"body", "text"}:
             draft.flags.add("truncated")  # the body was longer than ingest.max_text_chars
         drafts.append(draft)
     for draft in drafts:

@@ -31,7 +31,7 @@ class Bounds:
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
     timeout: float | None = None  # seconds for the whole parse of one message
     started: float = field(default_factory=time.monotonic)
-    cut: set[str] = field(default_factory=set)  # what was cut short: "body" (the mail text)
+    cut: set[str] = field(default_factory=set)  # what was cut short: "body" (HTML), "text" (a text)
 
     @property
     def max_input_chars(self) -> int:

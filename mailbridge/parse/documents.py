@@ -22,11 +22,13 @@ DOCUMENT_EXTENSIONS = {".docx", ".docm", ".doc", ".wps", ".pdf", ".txt", ".rtf",
 _ZIP_FORMATS = {".docx", ".docm", ".dotx", ".odt"}
 _TOOL_TIMEOUT = 120  # seconds for one converter at most; less when the message's budget is spent
 _MAX_XML = 32 * 1024 * 1024  # what the main XML part of a document may inflate to
-_MAX_SMALL_PART = 4 * 1024 * 1024  # [Content_Types].xml, _rels/.rels, word/styles.xml
+_MAX_SMALL_PART = 4 * 1024 * 1024
+_MAX_ELEMENTS = 2_000_000  # paragraphs, runs and rows read: a 300-page report has ~100,000
+_MANY_RUNS = 10_000  # children of one paragraph held before its runs so far are read and dropped  # [Content_Types].xml, _rels/.rels, word/styles.xml
 _BLANK_LINES = re.compile(r"\n\s*\n")
 _NONBLANK, _NONBLANK_BYTES = re.compile(r"[^\s\x00]"), re.compile(rb"[^\s\x00]")
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_W_BODY, _W_P, _W_TBL, _W_TR, _W_TC = f"{_W}body", f"{_W}p", f"{_W}tbl", f"{_W}tr", f"{_W}tc"
+_W_BODY, _W_P, _W_R, _W_TBL, _W_TR, _W_TC = (f"{_W}body", f"{_W}p", f"{_W}r", f"{_W}tbl", f"{_W}tr", f"{_W}tc")
 _W_T, _W_TAB, _W_BR, _W_PPR, _W_PSTYLE, _W_VAL = f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}pPr", f"{_W}pStyle", f"{_W}val"
 
 
@@ -73,14 +75,15 @@ def extract(filename: str, data: bytes, max_expanded: int) -> DocText:
 
 
 def _cap(result: DocText, cap: int) -> None:
-    """Keep at most `cap` characters of paragraphs; flag `truncated` when some were dropped."""
-    left = cap - len(result.title)
+    """Keep at most `cap` characters of text (the paragraphs and the line breaks between them);
+    flag `truncated` when some were dropped."""
+    left = cap
     for index, paragraph in enumerate(result.paragraphs):
         if len(paragraph) > left:
-            result.paragraphs[index:] = [paragraph[: max(0, left)]] if left > 0 else []
+            result.paragraphs[index:] = [paragraph[:left]] if left > 0 else []
             result.flags.add("truncated")
             return
-        left -= len(paragraph)
+        left -= len(paragraph) + 1
 
 
 def _zip_document(suffix: str, data: bytes, max_expanded: int) -> DocText:
@@ -124,24 +127,48 @@ def _docx(archive: zipfile.ZipFile, max_xml: int) -> DocText:
     cap = bounds.current().max_text_chars
     paragraphs: list[tuple[str, str]] = []  # (text, style id) in body order, tables included
     chars, truncated, seen_body = 0, False, False
+    long_p, pieces, long_style = None, [], ""  # a body paragraph of many runs, read as it goes
+    counted, runs = None, 0  # the runs ended so far in the paragraph `counted`
     with zipread.Member(archive, _main_part(archive), max_xml) as source:
-        events = etree.iterparse(source, events=("end",), tag=(_W_P, _W_TBL, _W_TR, _W_BODY),
+        events = etree.iterparse(source, events=("end",), tag=(_W_P, _W_TBL, _W_TR, _W_BODY, _W_R),
                                  resolve_entities=False, no_network=True, load_dtd=False)
         try:
-            for _, element in events:
+            for count, (_, element) in enumerate(events):
+                if count >= _MAX_ELEMENTS:
+                    truncated = True
+                    break
                 tag, parent = element.tag, element.getparent()
                 if tag == _W_BODY:
                     seen_body = True
                     continue
                 if parent is None:
                     continue
+                if tag == _W_R:
+                    if counted is not parent:  # (len() of an lxml element walks its children)
+                        counted, runs = parent, 0
+                    runs += 1
+                    if runs >= _MANY_RUNS and _in_body(parent, _W_P):
+                        # Read the runs so far and drop them: one paragraph of millions of
+                        # `<w:r/>` would otherwise be one tree of gigabytes.
+                        if long_p is not parent:
+                            long_p, pieces, long_style = parent, [], _style_id(parent)
+                        runs = 0
+                        pieces.append(_ptext(parent))
+                        chars += len(pieces[-1])
+                        element.clear()
+                        while (before := element.getprevious()) is not None and before.tag != _W_PPR:
+                            parent.remove(before)
+                    continue
                 if tag == _W_P and parent.tag == _W_BODY:
                     if len(element):  # `<w:p/>` (a blank line) has nothing to read
                         text = _ptext(element)
+                        style = _style_id(element)
+                        if long_p is element:
+                            text, style, long_p = "".join(pieces) + text, long_style, None
                         if text.strip():
-                            paragraphs.append((text, _style_id(element)))
+                            paragraphs.append((text, style))
                             chars += len(text)
-                elif tag == _W_TR and _in_body(parent):
+                elif tag == _W_TR and _in_body(parent, _W_TBL):
                     for row in _rows(element):
                         paragraphs.append(row)
                         chars += len(row[0])
@@ -153,7 +180,7 @@ def _docx(archive: zipfile.ZipFile, max_xml: int) -> DocText:
                     break
         except etree.XMLSyntaxError as exc:
             return DocText(flags={"no_text", "unreadable"}, problem=f"the document could not be opened ({type(exc).__name__})")
-        seen_body = seen_body or bool(paragraphs)
+        seen_body = seen_body or bool(paragraphs) or truncated
     if not seen_body:
         return DocText(flags={"no_text", "unreadable"}, problem="the document has no body")
     result = _titled(paragraphs, archive)
@@ -162,10 +189,11 @@ def _docx(archive: zipfile.ZipFile, max_xml: int) -> DocText:
     return result
 
 
-def _in_body(table) -> bool:  # type: ignore[no-untyped-def]
-    """A row of a table that is itself a child of the body (nested tables come with their row)."""
-    body = table.getparent()
-    return table.tag == _W_TBL and body is not None and body.tag == _W_BODY
+def _in_body(element, tag: str) -> bool:  # type: ignore[no-untyped-def]
+    """`element` is a `tag` that is a child of the body: a row's table, a run's paragraph
+    (nested tables come with their row, a text box's paragraphs with their own)."""
+    body = element.getparent()
+    return element.tag == tag and body is not None and body.tag == _W_BODY
 
 
 def _rows(row) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -273,11 +301,25 @@ def _from_text(data: bytes, label: str | None = None) -> DocText:
     """Lines of a plain text, at most the parse's input cap of it (then flagged `truncated`).
     Runs of blank lines become one line break first, in C: 50 MB of empty lines took 50 s."""
     limit = bounds.current().max_input_chars
-    text = charsets.decode(data[:limit], label).replace("\f", "\n")
+    head = _whole_characters(data[:limit]) if len(data) >= limit else data
+    text = charsets.decode(head, label).replace("\f", "\n")
     result = _from_lines(_BLANK_LINES.sub("\n", text[:limit]).splitlines())
     if _NONBLANK_BYTES.search(data, limit) or _NONBLANK.search(text, limit):  # more than blank lines were cut
         result.flags.add("truncated")
     return result
+
+
+def _whole_characters(head: bytes) -> bytes:
+    """`head` without a UTF-8 sequence the cut split: half a character makes the text fail to
+    decode as UTF-8, and the charset guess then goes wrong for all of it."""
+    for back in range(1, min(4, len(head)) + 1):
+        byte = head[-back]
+        if byte < 0x80:
+            return head
+        if byte >= 0xC0:  # the lead byte: complete if its sequence fits in what is left
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return head if back >= need else head[:-back]
+    return head
 
 
 def _binary_office(suffix: str, data: bytes) -> DocText:

@@ -261,7 +261,11 @@ _BLANK_RUN = re.compile(r"\n\s*\n")
 
 
 def normalise(text: str) -> str:
-    """Fold runs of spaces, drop blank lines at the ends, keep paragraph breaks."""
+    """Fold runs of spaces, drop blank lines at the ends, keep paragraph breaks. At most the
+    parse's input cap of the text is read (an 80 MB plain body would be 80 MB of lines)."""
+    if len(text) > (cap := bounds.current().max_input_chars):
+        bounds.current().cut.add("text")
+        text = text[:cap]
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ").replace("\u3000", " ")
     text = text.replace("\ufeff", "").replace("\u200b", "")  # byte-order marks, zero-width spaces
     # Runs of blank lines become one first, in C: 50 MB of empty lines were 50 s of the loop below.
