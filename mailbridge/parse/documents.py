@@ -2,7 +2,7 @@
 
 Everything is bounded (issue 10): zip members are inflated in chunks and counted as they come
 (`zipread`), the main part of a .docx is streamed (a 31 KB file of 20 MB of `<w:p/>` took 752 MB
-as one tree) and may expand to at most `_MAX_XML`, the text kept is capped at the parse's
+as one tree) and may expand to at most `_xml_cap()`, the text kept is capped at the parse's
 `max_text_chars` (flag `truncated`), and the converters share one time budget per message and
 have their output capped (`converters`).
 """
@@ -21,9 +21,10 @@ from mailbridge.parse.html import normalise
 DOCUMENT_EXTENSIONS = {".docx", ".docm", ".doc", ".wps", ".pdf", ".txt", ".rtf", ".odt", ".dotx"}
 _ZIP_FORMATS = {".docx", ".docm", ".dotx", ".odt"}
 _TOOL_TIMEOUT = 120  # seconds for one converter at most; less when the message's budget is spent
-_MAX_XML = 32 * 1024 * 1024  # what the main XML part of a document may inflate to
+_MAX_XML = 32 * 1024 * 1024  # what the main XML part of a document may inflate to (at the default text cap)
 _MAX_SMALL_PART = 4 * 1024 * 1024
 _MAX_ELEMENTS = 2_000_000  # paragraphs, runs and rows read: a 300-page report has ~100,000
+_PER_TEXT_CHAR = 32  # bytes of XML, and 2 elements, per character of ingest.max_text_chars raise both caps
 _MANY_RUNS = 10_000  # children of one paragraph held before its runs so far are read and dropped  # [Content_Types].xml, _rels/.rels, word/styles.xml
 _BLANK_LINES = re.compile(r"\n\s*\n")
 _NONBLANK, _NONBLANK_BYTES = re.compile(r"[^\s\x00]"), re.compile(rb"[^\s\x00]")
@@ -108,11 +109,16 @@ def _zip_document(suffix: str, data: bytes, max_expanded: int) -> DocText:
                 problem=f"the file expands to {expanded // 1_000_000} MB and was not opened",
             )
         try:
-            result = _odt(archive) if suffix == ".odt" else _docx(archive, min(max_expanded, _MAX_XML))
+            result = _odt(archive) if suffix == ".odt" else _docx(archive, _xml_cap(max_expanded))
         except zipread.TooBig:
             result = DocText(flags={"no_text", "zip_bomb"}, problem="the file expands to too much data and was not read")
     result.flags |= flags
     return result
+
+
+def _xml_cap(max_expanded: int) -> int:
+    """What a document's main XML part may inflate to: more text allowed, more XML."""
+    return min(max_expanded, max(_MAX_XML, _PER_TEXT_CHAR * bounds.current().max_text_chars))
 
 
 def _docx(archive: zipfile.ZipFile, max_xml: int) -> DocText:
@@ -125,6 +131,7 @@ def _docx(archive: zipfile.ZipFile, max_xml: int) -> DocText:
     from lxml import etree  # imported here: lxml costs start-up time other commands skip
 
     cap = bounds.current().max_text_chars
+    elements = max(_MAX_ELEMENTS, 2 * cap)
     paragraphs: list[tuple[str, str]] = []  # (text, style id) in body order, tables included
     chars, truncated, seen_body = 0, False, False
     long_p, pieces, long_style = None, [], ""  # a body paragraph of many runs, read as it goes
@@ -134,7 +141,7 @@ def _docx(archive: zipfile.ZipFile, max_xml: int) -> DocText:
                                  resolve_entities=False, no_network=True, load_dtd=False)
         try:
             for count, (_, element) in enumerate(events):
-                if count >= _MAX_ELEMENTS:
+                if count >= elements:
                     truncated = True
                     break
                 tag, parent = element.tag, element.getparent()
@@ -283,7 +290,7 @@ def _dedupe(cells: list[str]) -> list[str]:
 def _odt(archive: zipfile.ZipFile) -> DocText:
     from xml.etree import ElementTree
 
-    root = ElementTree.fromstring(zipread.read_member(archive, "content.xml", _MAX_XML))
+    root = ElementTree.fromstring(zipread.read_member(archive, "content.xml", _xml_cap(_MAX_XML)))
     text_ns = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
     lines = ["".join(el.itertext()) for el in root.iter() if el.tag in (text_ns + "p", text_ns + "h")]
     return _from_lines(lines)

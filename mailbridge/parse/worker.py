@@ -50,7 +50,7 @@ class Limits:
     max_text_chars: int = bounds.DEFAULT_MAX_TEXT_CHARS
 
     @classmethod
-    def of(cls, ingest) -> "Limits":  # type: ignore[no-untyped-def]
+    def of(cls, ingest) -> Limits:  # type: ignore[no-untyped-def]
         """The limits set by an [ingest] config section."""
         return cls(ingest.max_attachment_mb * MB, ingest.max_expanded_mb * MB, float(ingest.parse_timeout_seconds),
                    ingest.parse_memory_mb * MB, ingest.max_text_chars)
@@ -221,8 +221,8 @@ class ParseWorker:
         if job is not None and self._limits.timeout is not None and not self._wait(self._deadline):
             assert self._proc is not None
             self._proc.kill()
-            log_why = self._restart()
-            return Parsed(job.row_id, error=f"{_too_long(self._limits)}; the parse worker was {log_why}")
+            why = self._restart()
+            return Parsed(job.row_id, error=f"{_too_long(self._limits)}; the parse worker was {why}")
         try:
             return pickle.load(self._results)
         except (EOFError, OSError, pickle.UnpicklingError):
@@ -294,7 +294,7 @@ def serve(jobs_fd: int, results_fd: int) -> None:
 def _cap_memory(limit: int) -> None:
     """Cap this process's address space: an allocation past it fails (MemoryError) instead of
     the machine swapping. Inherited by the converters the worker starts."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
