@@ -161,7 +161,8 @@ _GAP = re.compile(r"[\s/]*")
 _ATTR = re.compile(r"=?[^\s/>=]*")
 _EQUALS = re.compile(r"\s*=\s*")
 _UNQUOTED = re.compile(r"[^\s>]*")
-_LT, _GT, _COMMENT_END = re.compile("<"), re.compile(">"), re.compile("-->")
+_SIMPLE_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]{0,15})>")
+_GT, _COMMENT_END = re.compile(">"), re.compile("-->")
 _QUOTE = {'"': re.compile('"'), "'": re.compile("'")}
 _RAW_TEXT = {"script": re.compile(r"</script", re.I), "style": re.compile(r"</style", re.I)}
 
@@ -187,12 +188,24 @@ class _Forward:
 def _tokenize(html: str, out: _Extractor) -> None:
     find, pos, n = _Forward(html), 0, len(html)
     while pos < n:
-        lt = find(_LT, pos)
+        lt = html.find("<", pos)  # forward from the last construct: each character read once
         if lt < 0:
             out.handle_data(unescape(html[pos:]))
             return
         if lt > pos:
             out.handle_data(unescape(html[pos:lt]))
+        simple = _SIMPLE_TAG.match(html, lt)
+        if simple:  # <p>, </b>, <br>: most tags, without the attribute loop
+            slash, name = simple.groups()
+            if slash:
+                out.handle_endtag(name.lower())
+            else:
+                out.handle_starttag(name.lower(), [])
+            pos = simple.end()
+            if not slash and name.lower() in _RAW_TEXT:
+                close = find(_RAW_TEXT[name.lower()], pos)
+                pos = n if close < 0 else close
+            continue
         after = html[lt + 1 : lt + 3]
         if html.startswith("<!--", lt):  # a comment (Outlook's conditional ones too) to its end
             end = find(_COMMENT_END, lt + 4)
