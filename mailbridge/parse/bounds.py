@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 DEFAULT_MAX_TEXT_CHARS = 1_000_000
@@ -45,11 +46,13 @@ class Bounds:
         return max(0.0, min(cap, left))
 
 
-_current = Bounds()
+# Per thread (a daemon polls its mailboxes in scheduler threads): each parse sees its own bounds.
+_current: ContextVar[Bounds | None] = ContextVar("parse_bounds", default=None)
 
 
 def current() -> Bounds:
-    return _current
+    """The bounds of the parse in progress; outside one, the defaults (nothing is recorded)."""
+    return _current.get() or Bounds()
 
 
 def _raise_timeout(signum: int, frame: object) -> None:
@@ -63,16 +66,16 @@ def parsing(max_text_chars: int = DEFAULT_MAX_TEXT_CHARS, timeout: float | None 
     The alarm is a signal, so it works only in the main thread; elsewhere (a scheduler thread) the
     caps still hold and the parse worker's parent enforces the deadline by killing it.
     """
-    global _current
-    previous, _current = _current, Bounds(max_text_chars, timeout)
+    bounds = Bounds(max_text_chars, timeout)
+    token = _current.set(bounds)
     armed = timeout is not None and threading.current_thread() is threading.main_thread()
     if armed:
         old_handler = signal.signal(signal.SIGALRM, _raise_timeout)
         signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        yield _current
+        yield bounds
     finally:
         if armed:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old_handler)
-        _current = previous
+        _current.reset(token)

@@ -113,9 +113,10 @@ def _extract(html: str) -> tuple[str, list[LargeLink]]:
     if len(html) > cap:
         bounds.current().cut.add("body")
         html = html[:cap]
-    if _last is None or _last[1] != cap or _last[0] != html:
-        _last = (html, cap, _read(html))
-    text, links = _last[2]
+    last = _last  # one read of the global: another thread's parse may replace it meanwhile
+    if last is None or last[1] != cap or last[0] != html:
+        _last = last = (html, cap, _read(html))
+    text, links = last[2]
     return text, [LargeLink(link.url, link.filename, link.expires) for link in links]
 
 
