@@ -261,6 +261,11 @@ class IngestConfig(_Model):
     # Whose Authentication-Results headers (RFC 8601) are believed, by authserv-id; empty: the
     # topmost header's server only (a border MTA removes forged headers of its own id, §5).
     trusted_authserv_ids: list[str] = []
+    # Every parse is bounded (issue 10): past the deadline the message is quarantined ("parse took
+    # too long"); the parse worker may not grow past parse_memory_mb; longer text is cut.
+    parse_timeout_seconds: Annotated[int, Field(ge=1)] = 120
+    parse_memory_mb: Annotated[int, Field(ge=256)] = 2048
+    max_text_chars: Annotated[int, Field(ge=1000)] = 1_000_000
 
     @field_validator("timezone")
     @classmethod

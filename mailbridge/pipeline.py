@@ -110,8 +110,7 @@ class Pipeline:
         self._own = config.own_addresses
         self._ignored = {a.lower() for a in self.limits.ignore_senders}
         self._zone = self.limits.zone
-        self._parse_limits = Limits(self.limits.max_attachment_mb * MB, self.limits.max_expanded_mb * MB,
-                                    self.limits.max_documents_per_mail)
+        self._parse_limits = Limits.of(self.limits)
 
     # -- stage 1: archive and record -------------------------------------------------------------
     def fingerprint(self, raw: bytes, sha: str | None = None) -> Fingerprint:

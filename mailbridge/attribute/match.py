@@ -14,7 +14,8 @@ from mailbridge.parse.authres import verdicts
 from mailbridge.parse.mime import ParsedMail
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
-_PREFIX = re.compile(r"^\s*(?:(?:转发|回复|fwd?|fw|re)\s*[:：]\s*)*(?:[【\[〔［]([^】\]〕］]{2,30})[】\]〕］]|([^\s:：，,]{2,24})[:：])", re.I)
+# `*+`: marks once taken are not given back, so a subject of `Re: ` x 120,000 is read in one pass.
+_PREFIX = re.compile(r"^\s*(?:(?:转发|回复|fwd?|fw|re)\s*[:：]\s*)*+(?:[【\[〔［]([^】\]〕］]{2,30})[】\]〕］]|([^\s:：，,]{2,24})[:：])", re.I)
 _COMPARE_CHARS = 6000  # enough of an article to tell a revision from a new one, and bounded in cost
 
 

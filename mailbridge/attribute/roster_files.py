@@ -4,20 +4,29 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import itertools
 import re
 import unicodedata
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from mailbridge.errors import MailbridgeError
+from mailbridge.parse import zipread
 
 ACCEPTED = (".docx", ".xlsx", ".csv")
 _HEADER_SCAN = 10  # a header lower than this is not a roster table
-_MAX_UNPACKED = 64 * 1024 * 1024  # looks_like_roster runs on mail attachments: refuse zip bombs
+# Sizes counted by inflating, never as declared (issue 10): a 1.6 KB .xlsx with cells A1 and
+# XFD1048576 exhausted 3 GB when its grid was built from the declared dimension.
+_MAX_UNPACKED = 64 * 1024 * 1024  # a roster file the admin imports
+_MAX_UNPACKED_SCAN = 16 * 1024 * 1024  # a mail attachment checked for a roster form: forms are small
+_SCAN_BYTES = 1024 * 1024  # of a .csv attachment, for its first rows
+_MAX_COLUMNS = 64  # columns read of a sheet: a roster has about eight
+_MAX_ROWS = 100_000
 
 # Header spellings seen on real forms, in NFKC form (full-width brackets become ASCII ones).
 _SYNONYMS = {
@@ -92,69 +101,79 @@ def read_roster(filename: str, data: bytes) -> RosterRead:
 
 
 def looks_like_roster(filename: str, data: bytes) -> bool:
-    """True for a .docx/.xlsx/.csv whose table has a unit column and an e-mail column."""
+    """True for a .docx/.xlsx/.csv whose table has a unit column and an e-mail column.
+
+    Runs on every such attachment of every mail: it reads only the first rows of each table."""
     if Path(filename.lower()).suffix == ".docx" and not _docx_has_table(data):
         return False  # most attachments are articles: skip opening them twice
     try:
-        return any(_find_header(grid, need_email=True) for _, grid in _grids(filename, data))
+        return any(_find_header(grid, need_email=True) for _, grid in _grids(filename, data, scan=True))
     except Exception:  # noqa: BLE001 - a mail attachment may be anything; the answer is just "no"
         return False
 
 
 def _docx_has_table(data: bytes) -> bool:
+    """Whether word/document.xml has a table, read a chunk at a time (never held whole)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            info = archive.getinfo("word/document.xml")
-            if info.file_size > 64 * 1024 * 1024:
-                return False
-            xml = archive.read(info)
-            return b"<w:tbl>" in xml or b"<w:tbl " in xml
-    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError):
+        with zipread.open_zip(data) as archive, zipread.Member(archive, "word/document.xml", _MAX_UNPACKED) as xml:
+            tail = b""
+            while chunk := xml.read(zipread.CHUNK):
+                window = tail + chunk
+                if b"<w:tbl>" in window or b"<w:tbl " in window:
+                    return True
+                tail = window[-8:]
+            return False
+    except (zipfile.BadZipFile, zipread.TooBig, KeyError, OSError, RuntimeError, EOFError):
         return False
 
 
 # ------------------------------------------------------------------------------ file formats
 
 
-def _grids(name: str, data: bytes) -> Iterator[tuple[str, Grid]]:
-    """Each candidate table of the file as rows of cell texts, row i being line i + 1."""
+def _grids(name: str, data: bytes, scan: bool = False) -> Iterator[tuple[str, Grid]]:
+    """Each candidate table of the file as rows of cell texts, row i being line i + 1.
+    With `scan`, only the first rows of each (enough to find a header) and a smaller size cap."""
     suffix = Path(name.lower()).suffix
     if suffix == ".docx":
-        yield from _docx_grids(name, data)
+        yield from _docx_grids(name, data, scan)
     elif suffix == ".xlsx":
-        yield from _xlsx_grids(name, data)
+        yield from _xlsx_grids(name, data, scan)
     elif suffix == ".csv":
-        yield from _csv_grids(name, data)
+        yield from _csv_grids(name, data[:_SCAN_BYTES] if scan else data, scan)
     else:
         raise RosterFormatError(
             f"{name} cannot be read as a roster: save the 信息员登记表 as a .docx, .xlsx or .csv file"
         )
 
 
-def _check_zip(name: str, data: bytes, what: str) -> None:
+def _check_zip(name: str, data: bytes, what: str, cap: int) -> None:
+    """Refuse a package that really inflates past `cap`: python-docx and openpyxl read each
+    member whole. Counted by inflating, since declared sizes can lie."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipread.open_zip(data) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
+            if unpacked <= cap:
+                unpacked = zipread.inflated_size(archive, cap)
+    except (zipfile.BadZipFile, zipread.TooBig, zlib.error, EOFError):
         raise RosterFormatError(
             f"{name} is not {what} file (an old .doc/.xls or a damaged file?); "
             f"open it in Word, WPS or Excel and save it again as {Path(name).suffix}"
         ) from None
-    if unpacked > _MAX_UNPACKED:
-        raise RosterFormatError(f"{name} unpacks to more than 64 MB, which no roster needs")
+    if unpacked > cap:
+        raise RosterFormatError(f"{name} unpacks to more than {cap // (1024 * 1024)} MB, which no roster needs")
 
 
-def _docx_grids(name: str, data: bytes) -> Iterator[tuple[str, Grid]]:
+def _docx_grids(name: str, data: bytes, scan: bool = False) -> Iterator[tuple[str, Grid]]:
     import docx
 
-    _check_zip(name, data, "a Word .docx")
+    _check_zip(name, data, "a Word .docx", _MAX_UNPACKED_SCAN if scan else _MAX_UNPACKED)
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - python-docx raises KeyError, ValueError, lxml errors
         raise RosterFormatError(f"{name} cannot be opened as a Word .docx file ({exc})") from None
     for number, table in enumerate(document.tables, 1):
         grid: Grid = []
-        for row in table.rows:
+        for row in table.rows[:_HEADER_SCAN] if scan else table.rows:
             cells = row.cells
             # python-docx repeats a horizontally merged cell once per grid column: keep it once.
             grid.append(
@@ -163,31 +182,50 @@ def _docx_grids(name: str, data: bytes) -> Iterator[tuple[str, Grid]]:
         yield f"table {number} of {name}", grid
 
 
-def _xlsx_grids(name: str, data: bytes) -> Iterator[tuple[str, Grid]]:
+def _xlsx_grids(name: str, data: bytes, scan: bool = False) -> Iterator[tuple[str, Grid]]:
+    """Each sheet as a grid. With `scan`, the first rows only, streamed (read-only mode);
+    otherwise only the cells the file holds, never a grid sized by the declared dimension."""
     import openpyxl
 
-    _check_zip(name, data, "an Excel .xlsx")
+    _check_zip(name, data, "an Excel .xlsx", _MAX_UNPACKED_SCAN if scan else _MAX_UNPACKED)
     try:
         with warnings.catch_warnings():  # openpyxl warns about styles and extensions it skips
             warnings.simplefilter("ignore")
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=False, data_only=True)
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=scan, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for damaged files
         raise RosterFormatError(f"{name} cannot be opened as an Excel .xlsx file ({exc})") from None
-    for sheet in book.worksheets:
-        # min_row/min_col 1: line numbers must be the sheet's own row numbers.
-        grid = [
-            [_cell_text(value) for value in row]
-            for row in sheet.iter_rows(min_row=1, min_col=1, values_only=True)
-        ]
-        # A vertically merged cell holds its value only at the top: copy it down, so merged
-        # unit (or shared e-mail) cells read like python-docx's; horizontal spans stay single.
-        for span in sheet.merged_cells.ranges:
-            if span.min_row > len(grid):
-                continue
-            top = grid[span.min_row - 1][span.min_col - 1]
-            for r in range(span.min_row, min(span.max_row, len(grid))):
-                grid[r][span.min_col - 1] = top
-        yield f"sheet {sheet.title} of {name}", grid
+    try:
+        for sheet in book.worksheets:
+            if scan:
+                rows = sheet.iter_rows(min_row=1, max_row=_HEADER_SCAN, min_col=1, max_col=_MAX_COLUMNS,
+                                       values_only=True)
+                yield f"sheet {sheet.title} of {name}", [[_cell_text(v) for v in row] for row in rows]
+            else:
+                yield f"sheet {sheet.title} of {name}", _sheet_grid(name, sheet)
+    finally:
+        book.close()
+
+
+def _sheet_grid(name: str, sheet) -> Grid:  # type: ignore[no-untyped-def]
+    """The cells the sheet holds, row i being line i + 1 (so line numbers are the sheet's own)."""
+    cells = sheet._cells  # {(row, column): cell}: only the cells present in the file
+    height = max((r for r, _ in cells), default=0)
+    if height > _MAX_ROWS:
+        raise RosterFormatError(f"sheet {sheet.title} of {name} has more than {_MAX_ROWS} rows, which no roster needs")
+    width = min(max((c for _, c in cells), default=0), _MAX_COLUMNS)
+    grid = [[""] * width for _ in range(height)]
+    for (r, c), cell in cells.items():
+        if c <= width:
+            grid[r - 1][c - 1] = _cell_text(cell.value)
+    # A vertically merged cell holds its value only at the top: copy it down, so merged
+    # unit (or shared e-mail) cells read like python-docx's; horizontal spans stay single.
+    for span in sheet.merged_cells.ranges:
+        if span.min_row > height or span.min_col > width:
+            continue
+        top = grid[span.min_row - 1][span.min_col - 1]
+        for r in range(span.min_row, min(span.max_row, height)):
+            grid[r][span.min_col - 1] = top
+    return grid
 
 
 def _cell_text(value: object) -> str:
@@ -200,7 +238,7 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _csv_grids(name: str, data: bytes) -> Iterator[tuple[str, Grid]]:
+def _csv_grids(name: str, data: bytes, scan: bool = False) -> Iterator[tuple[str, Grid]]:
     text, label = _decode_csv(name, data)
     sample = "\n".join(text.splitlines()[:_HEADER_SCAN])
     try:
@@ -210,7 +248,8 @@ def _csv_grids(name: str, data: bytes) -> Iterator[tuple[str, Grid]]:
     # The sniffer can be misled by ";" between e-mails: the delimiter that yields a header wins.
     for delimiter in dict.fromkeys((sniffed, ",", "\t", ";")):
         try:
-            grid = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+            rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+            grid = list(itertools.islice(rows, _HEADER_SCAN) if scan else rows)
         except csv.Error as exc:
             raise RosterFormatError(f"{name} is not a readable CSV file ({exc})") from None
         yield f"{name} ({label})", grid

@@ -56,14 +56,18 @@ class Archive:
         try:
             private_dir(tmp_dir)
             fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-            path = self.file_path(digest.hexdigest())
-            private_dir(path.parent)
-            os.replace(tmp, path)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in chunks:
+                        digest.update(chunk)
+                        size += len(chunk)
+                        out.write(chunk)
+                path = self.file_path(digest.hexdigest())
+                private_dir(path.parent)
+                os.replace(tmp, path)
+            except BaseException:  # a full disk, a decoding error, the parse deadline: no partial file stays
+                Path(tmp).unlink(missing_ok=True)
+                raise
         except OSError as exc:
             raise TransientError(
                 f"cannot write to the archive {self.root}: {exc.strerror}; free disk space or fix "

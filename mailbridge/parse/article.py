@@ -5,14 +5,17 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from mailbridge.parse import bounds
 from mailbridge.parse.documents import extract
 from mailbridge.parse.html import LargeLink
 from mailbridge.parse.mime import ParsedMail, Part
 
-_PREFIX = re.compile(
-    r"^\s*(?:(?:转发|轉發|回复|回覆|答复|fwd?|fw|re|aw|wg|tr)\s*[:：]\s*"
-    r"|[【\[〔［](?:[^】\]〕］]{1,30})[】\]〕］]\s*"
-    r"|[^\s:：，,。]{2,24}(?:科协|学会|協會|协会|研究会|科学技术协会)\s*[:：]\s*)",
+# All the leading marks in one pass: the possessive `*+` never gives back a mark it took, so the
+# match is linear. (Stripping one mark per `sub` was quadratic: `Re: ` x 120,000 took 75 s.)
+_PREFIXES = re.compile(
+    r"(?:\s*+(?:(?:转发|轉發|回复|回覆|答复|fwd?|fw|re|aw|wg|tr)\s*[:：]"
+    r"|[【\[〔［](?:[^】\]〕］]{1,30})[】\]〕］]"
+    r"|[^\s:：，,。]{2,24}(?:科协|学会|協會|协会|研究会|科学技术协会)\s*[:：]))*+",
     re.I,
 )
 # Where a mail client's own footer or the quoted earlier mail begins: not part of the article.
@@ -46,11 +49,8 @@ def count_chars(text: str) -> int:
 
 def clean_subject(subject: str) -> str:
     """The subject without forwarding marks and unit prefixes (`转发:`, `Fw:`, `【XX县科协】`)."""
-    previous = None
-    text = subject.strip()
-    while previous != text:
-        previous = text
-        text = _PREFIX.sub("", text, count=1).strip()
+    marks = _PREFIXES.match(subject)
+    text = subject[marks.end() if marks else 0 :].strip()
     return text or subject.strip()
 
 
@@ -81,7 +81,8 @@ def articles(mail: ParsedMail, max_expanded: int, max_documents: int | None = No
         draft.title = draft.title or subject_title or PurePosixPath(part.filename).stem
         drafts.append(draft)
     if not drafts:
-        text = body_article(mail.text)
+        cap = bounds.current().max_text_chars
+        text = body_article(mail.text[:cap])
         lines = text.split("\n")
         title = subject_title
         if not title and lines and 0 < len(lines[0]) <= 60:
@@ -91,6 +92,8 @@ def articles(mail: ParsedMail, max_expanded: int, max_documents: int | None = No
         draft = Draft(title=title or "（无标题）", text=text)
         if not count_chars(text):
             draft.flags.add("no_text")
+        if len(mail.text) > cap or bounds.current().cut & {"body", "text"}:
+            draft.flags.add("truncated")  # the body was longer than ingest.max_text_chars
         drafts.append(draft)
     for draft in drafts:
         draft.title = draft.title[:500]

@@ -10,14 +10,22 @@ The worker reads the raw bytes from the archive, not from its pipe: they are on 
 page cache) before any job is sent, and a job stays a few bytes. A worker that dies (killed, out of
 memory, a crash in a parser library) is restarted; the job it had is reported as `crashed`, and
 the pipeline counts it as one more attempt (see `Pipeline._settle`).
+
+Every parse is bounded (issue 10, see `bounds.py`): past `Limits.timeout` the parse stops and the
+message is quarantined ("parse took too long"); a worker stuck in C code past that is killed by
+its parent. The worker's address space is capped (RLIMIT_AS, `Limits.memory`), so a memory bomb
+ends in a MemoryError or in the death of the worker, never in the exhaustion of the machine.
 """
 from __future__ import annotations
 
 import os
 import pickle
+import resource
+import select
 import signal
 import subprocess
 import sys
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +34,11 @@ from mailbridge.attribute.roster_files import looks_like_roster
 from mailbridge.errors import TransientError
 from mailbridge.ledger.archive import Archive
 from mailbridge.memory import return_freed_memory
-from mailbridge.parse import mime
+from mailbridge.parse import bounds, mime
 from mailbridge.parse.article import Draft, articles
 
 MB = 1024 * 1024
+KILL_GRACE = 5.0  # seconds past the deadline before the parent kills a worker whose alarm did not work
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,16 @@ class Limits:
     max_attachment: int  # bytes: a larger file is kept but not opened
     max_expanded: int  # bytes: a .docx expanding to more is a zip bomb
     max_documents: int | None = None  # documents of one mail read as articles; the rest stay attachments
+    timeout: float | None = None  # seconds for one message's parse, its converters included
+    memory: int | None = None  # bytes of address space for the parse worker
+    max_text_chars: int = bounds.DEFAULT_MAX_TEXT_CHARS
+
+    @classmethod
+    def of(cls, ingest) -> Limits:  # type: ignore[no-untyped-def]
+        """The limits set by an [ingest] config section."""
+        return cls(ingest.max_attachment_mb * MB, ingest.max_expanded_mb * MB,
+                   max_documents=ingest.max_documents_per_mail, timeout=float(ingest.parse_timeout_seconds),
+                   memory=ingest.parse_memory_mb * MB, max_text_chars=ingest.max_text_chars)
 
 
 @dataclass(frozen=True)
@@ -87,12 +106,26 @@ def run(job: Job, archive: Archive, limits: Limits, raw: bytes | None = None) ->
     except OSError as exc:
         return Parsed(job.row_id, transient=f"archived message {job.sha256} cannot be read: {exc.strerror}")
     try:
-        mail, drafts = parse_stage(raw, archive, limits)
+        with bounds.parsing(limits.max_text_chars, limits.timeout):
+            mail, drafts = parse_stage(raw, archive, limits)
+    except bounds.ParseTimeout:
+        return Parsed(job.row_id, error=_too_long(limits))
+    except MemoryError:
+        return Parsed(job.row_id, error=_too_big(limits), trace=traceback.format_exc())
     except TransientError as exc:
         return Parsed(job.row_id, transient=str(exc))
     except Exception as exc:  # anything the parser cannot take: keep it, say why, carry on
         return Parsed(job.row_id, error=f"cannot be parsed: {type(exc).__name__}: {exc}"[:500], trace=traceback.format_exc())
     return Parsed(job.row_id, mail, drafts)
+
+
+def _too_long(limits: Limits) -> str:
+    return f"{bounds.TOO_LONG} (over ingest.parse_timeout_seconds = {limits.timeout:g})"
+
+
+def _too_big(limits: Limits) -> str:
+    cap = f" = {limits.memory // MB}" if limits.memory else ""
+    return f"parse ran out of memory (over ingest.parse_memory_mb{cap})"
 
 
 class InProcess:
@@ -123,7 +156,10 @@ class ParseWorker:
 
     def __init__(self, root: Path, limits: Limits) -> None:
         self._setup = (str(root), limits)
+        self._limits = limits
         self._proc: subprocess.Popen | None = None
+        self._job: Job | None = None  # the job in hand, and when its parse must be over
+        self._deadline = 0.0
         self._start()
 
     @property
@@ -173,17 +209,33 @@ class ParseWorker:
                 if not self._ready:
                     self._handshake()
                 self._send(job)
+                self._job = job
+                self._deadline = time.monotonic() + (self._limits.timeout or 0) + KILL_GRACE
                 return
             except (BrokenPipeError, ConnectionResetError):
                 self._restart()
         raise WorkerError(f"the parse worker keeps dying before it takes a job ({self._reap()})")
 
     def result(self) -> Parsed:
-        """The submitted job's result; `crashed` when the worker died on it (it is then restarted)."""
+        """The submitted job's result; `crashed` when the worker died on it (it is then restarted).
+        A worker still at it past the deadline is killed: its message is quarantined, not retried."""
+        job, self._job = self._job, None
+        if job is not None and self._limits.timeout is not None and not self._wait(self._deadline):
+            assert self._proc is not None
+            self._proc.kill()
+            why = self._restart()
+            return Parsed(job.row_id, error=f"{_too_long(self._limits)}; the parse worker was {why}")
         try:
             return pickle.load(self._results)
         except (EOFError, OSError, pickle.UnpicklingError):
             return Parsed(crashed=self._restart())
+
+    def _wait(self, deadline: float) -> bool:
+        """Whether the result (or the worker's death) arrived before `deadline`."""
+        while (left := deadline - time.monotonic()) > 0:
+            if select.select([self._results], [], [], left)[0]:
+                return True
+        return False
 
     def _restart(self) -> str:
         why = self._reap()
@@ -227,6 +279,8 @@ def serve(jobs_fd: int, results_fd: int) -> None:
     jobs, results = open(jobs_fd, "rb"), open(results_fd, "wb")
     try:
         root, limits = pickle.load(jobs)
+        if limits.memory:
+            _cap_memory(limits.memory)
         archive = Archive(Path(root))
         pickle.dump("ready", results)
         results.flush()
@@ -237,6 +291,15 @@ def serve(jobs_fd: int, results_fd: int) -> None:
     except (EOFError, BrokenPipeError):  # the parent is done, or gone
         pass
     os._exit(0)  # nothing to flush: a result the parent no longer reads is not wanted
+
+
+def _cap_memory(limit: int) -> None:
+    """Cap this process's address space: an allocation past it fails (MemoryError) instead of
+    the machine swapping. Inherited by the converters the worker starts."""
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 if __name__ == "__main__":  # the child: `python -m mailbridge.parse.worker JOBS_FD RESULTS_FD`
