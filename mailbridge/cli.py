@@ -59,6 +59,7 @@ LAZY: dict[str, tuple[str, str]] = {
     "submissions": ("ledger:submissions_group", 'Submissions: one per article received.'),
     "quarantine": ("ledger:quarantine_group", 'Messages that could not be processed, and reprocessing them.'),
     "roster": ("roster:roster_group", 'Units, their information officers (信息员) and addresses.'),
+    "collections": ("collections:collections_group", 'Deadline collections (登记表, 总结, 统计表): who has sent, who is late, who has not.'),
     "outbox": ("outbox:outbox_group", 'Outgoing mail (receipts, digests, scorecards): what waits, send it now, resend.'),
     "digest": ("outbox:digest_cmd", 'Mail each review group the submissions routed to it since its last digest.'),
     "review": ("review:review_cmd", 'What waits for a decision, by reviewer group (pending, and with two-stage review: approval).'),

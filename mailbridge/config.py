@@ -6,6 +6,7 @@ import os
 import re
 import stat
 import tomllib
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -389,6 +390,44 @@ class ScoringConfig(_Model):
     issuer: str = ""  # who issues the bulletin (通报), e.g. 三门峡市科学技术协会; empty: not printed
 
 
+class CollectionConfig(_Model):
+    """A form every unit in scope must send by a date (登记表, 年度总结, 统计表…), recognised at ingest."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,60}$")]
+    name: str
+    due: date  # in [ingest] timezone: on this date is on time, after it late
+    opens: date | None = None  # replies before this date are not recognised; None: no lower bound
+    closes: date | None = None  # nor after this one; None: 30 days after `due`
+    subject_keywords: list[str] = []
+    filename_patterns: list[str] = []  # shell patterns (fnmatch), case-insensitive: "*登记表*"
+    mailboxes: list[str] = []  # only replies that arrived in these mailboxes ("import" for imports)
+    folders: list[str] = []  # only replies that arrived in these folders
+    units: list[str] = []  # unit names of the roster; empty: the units of `unit_types`
+    unit_types: list[str] = []  # empty (and no `units`): every active unit
+    remind_days_before: list[Annotated[int, Field(ge=0, le=366)]] = [3, 1]
+    counts_as_submission: bool = False  # true: a reply is also a news submission (scored)
+    roster_form: bool = False  # the 信息员登记表: replies are read as proposed roster changes
+
+    @model_validator(mode="after")
+    def _recognisable(self) -> "CollectionConfig":
+        if not (self.subject_keywords or self.filename_patterns or self.mailboxes or self.folders
+                or self.roster_form):
+            raise ValueError("a collection needs subject_keywords, filename_patterns, mailboxes or folders "
+                             "to recognise its replies")
+        if self.opens is not None and self.opens > self.due:
+            raise ValueError(f"opens {self.opens} is after due {self.due}; a collection opens before it is due")
+        if self.closes is not None and self.closes < self.due:
+            raise ValueError(f"closes {self.closes} is before due {self.due}; late replies need closes after due")
+        if any(not k.strip() for k in self.subject_keywords + self.filename_patterns):
+            raise ValueError("an empty subject keyword or filename pattern would match every mail; remove it")
+        return self
+
+    @property
+    def last_day(self) -> date:
+        """The last local date a reply is still recognised (late)."""
+        return self.closes or self.due + timedelta(days=30)
+
+
 class Config(_Model):
     database: DatabaseConfig = DatabaseConfig()
     storage: StorageConfig = StorageConfig()
@@ -406,6 +445,7 @@ class Config(_Model):
     categories: list[CategoryRule] = DEFAULT_CATEGORIES
     review: ReviewConfig = ReviewConfig()
     scoring: ScoringConfig = ScoringConfig()
+    collections: list[CollectionConfig] = []
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -432,7 +472,29 @@ class Config(_Model):
                 if kind not in {t.id for t in self.unit_types}:
                     raise ValueError(f"review.routes[{n}].unit_types names {kind!r}, which is not a unit type id "
                                      f"(known: {', '.join(t.id for t in self.unit_types)})")
+        self._check_collections(names)
         return self
+
+    def _check_collections(self, mailboxes: set[str]) -> None:
+        ids = [c.id for c in self.collections]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two collections share an id; ids must be unique")
+        kinds = {t.id for t in self.unit_types}
+        for n, collection in enumerate(self.collections):
+            for box in collection.mailboxes:
+                if box not in mailboxes | {"import"}:
+                    raise ValueError(f"collections[{n}].mailboxes names {box!r}, which is not a configured mailbox")
+            for kind in collection.unit_types:
+                if kind not in kinds:
+                    raise ValueError(f"collections[{n}].unit_types names {kind!r}, which is not a unit type id "
+                                     f"(known: {', '.join(sorted(kinds))})")
+
+    def collection(self, collection_id: str) -> CollectionConfig:
+        for collection in self.collections:
+            if collection.id == collection_id:
+                return collection
+        known = ", ".join(c.id for c in self.collections) or "none configured"
+        raise ConfigError(f"no collection {collection_id!r} in the config (known: {known}); see [[collections]].")
 
     def unit_type(self, value: str) -> UnitType | None:
         """A unit type by id, Chinese name or alias (roster files use either)."""

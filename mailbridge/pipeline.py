@@ -21,6 +21,8 @@ from sqlalchemy.sql.expression import ColumnElement, CompoundSelect
 
 from mailbridge.attribute.flood import held_reason, within_daily_cap
 from mailbridge.attribute.match import attribute
+from mailbridge.collect.rules import recognise as recognise_collection
+from mailbridge.collect.rules import record_reply
 from mailbridge.config import Config
 from mailbridge.errors import ConfigError, TransientError
 from mailbridge.ledger.archive import Archive
@@ -258,12 +260,19 @@ class Pipeline:
             disposition, reason = self._decide(s, row, mail)
             if disposition == "reply":  # a reviewer's answer to a digest: decisions, not an article
                 row.dedup_key = row.content_hash
+<<<<<<< HEAD
                 disposition, reason = "ignored", answer_reply(s, self.config, row, mail, self.answer_imports)
             if disposition == "submission":  # past the sender's daily cap: held for the clerk
                 kept = within_daily_cap(s, self.config, row, drafts)
                 if not kept:
                     disposition, reason = "quarantined", held_reason(self.config, row, len(drafts))
                 drafts = kept
+=======
+                disposition, reason = "ignored", answer_reply(s, self.config, row, mail)
+            if disposition == "collection":  # recorded against it (with its receipt) in this transaction
+                row.dedup_key = row.content_hash
+                disposition, reason = record_reply(s, self.config, row, mail, reason, imports=self.answer_imports)
+>>>>>>> 865b733 (Deadline collections: [[collections]] config, replies recognised at ingest (subject, file names, mailbox/folder) and recorded with their own receipt, not as articles; collections list/show/apply; reminder and report jobs for the scheduler)
             row.disposition, row.reason = disposition, reason
             if disposition == "submission":
                 row.dedup_key = row.content_hash
@@ -303,15 +312,17 @@ class Pipeline:
             return "ignored", "sent by this system's own address"
         if sender and sender in self._ignored:
             return "ignored", "sender listed in ingest.ignore_senders"
-        forms = [p for p in mail.parts if "roster_form" in p.flags]
-        if forms and not any(p.kind == "document" and "roster_form" not in p.flags for p in mail.parts):
-            names = ", ".join(p.filename for p in forms)
-            return "ignored", f"roster form (信息员登记表) {names}: see 'mailbridge roster forms'"
         original = s.connection().execute(_ORIGINAL, {"dedup_key": row.content_hash, "row_id": row.id}).first()
         if original is not None:
             row.duplicate_of = original.id
             where = f"{original.mailbox}/{original.folder}" if original.uid is not None else "an import"
             return "duplicate", f"same Message-ID and content as message {original.id} ({where})"
+        if (collection_id := recognise_collection(s, self.config, row, mail)) is not None:
+            return "collection", collection_id  # a unit's form for a deadline collection, not an article
+        forms = [p for p in mail.parts if "roster_form" in p.flags]
+        if forms and not any(p.kind == "document" and "roster_form" not in p.flags for p in mail.parts):
+            names = ", ".join(p.filename for p in forms)
+            return "ignored", f"roster form (信息员登记表) {names}: see 'mailbridge roster forms'"
         if looks_like_reply(self.config, mail):
             return "reply", None
         return "submission", None

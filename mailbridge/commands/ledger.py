@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import unicodedata
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -97,9 +98,14 @@ def _submissions(app, where) -> list[Submission]:  # type: ignore[no-untyped-def
 @click.option("--month", metavar="YYYY-MM", help="Only submissions that arrived in this month.")
 @click.option("--unit", metavar="NAME", help="Only this unit's submissions.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array (see CONTRACT.md).")
+@click.option("--xlsx", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the clerk's ledger (台账) as an .xlsx; `adoptions import` reads it back.")
 @click.pass_obj
-def submissions_list(app, month: str | None, unit: str | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def submissions_list(app, month: str | None, unit: str | None, as_json: bool,  # type: ignore[no-untyped-def]
+                     xlsx: Path | None) -> None:
     """List submissions."""
+    if as_json and xlsx:
+        raise ConfigError("choose one output: --json or --xlsx FILE.")
     where = []
     if month:
         if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
@@ -112,9 +118,37 @@ def submissions_list(app, month: str | None, unit: str | None, as_json: bool) ->
     if as_json:
         emit_json([submission_record(s, app.config) for s in subs])
         return
+    if xlsx:
+        _write_ledger(app, subs, xlsx, month)
+        return
     emit_table(f"{len(subs)} submission(s)", ["id", "receipt", "received", "sender", "unit", "title", "chars", "flags"],
                [[s.id, s.receipt_no, iso(s.message.received_at, zone)[:16], s.message.sender, s.unit.name if s.unit else "",
                  s.title[:40], s.body_chars, ",".join(s.flags)] for s in subs])
+
+
+# The clerk's ledger (台账). The adoption columns come last and are named as review/sheet.py reads
+# them: the clerk fills in 采用渠道 (names or aliases, separated by 、 or commas) and 采用日期.
+LEDGER_HEADERS = ["回执编号", "单位", "标题", "字数", "类别", "收稿时间", "发件人", "备注", "采用渠道", "采用日期"]
+
+
+def _write_ledger(app, subs: list[Submission], path: Path, month: str | None) -> None:  # type: ignore[no-untyped-def]
+    from mailbridge.ledger.xlsx import write_sheet
+    from mailbridge.score.profile import load_profile
+
+    names = {c.id: c.name for c in load_profile(app.config).channels}
+    zone = app.config.ingest.zone
+    rows = []
+    for sub in subs:
+        adoptions = sorted(sub.adoptions, key=lambda a: (a.adopted_on, a.id))
+        note = "已被新版本替代" if sub.status == "superseded" else ("修改稿" if sub.version_of else "")
+        rows.append([sub.receipt_no, sub.unit.name if sub.unit else "", sub.title, sub.body_chars,
+                     app.config.category_name(sub.category) or "",
+                     sub.message.received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), sub.message.sender or "",
+                     note, "、".join(names.get(a.channel, a.channel) for a in adoptions),
+                     adoptions[-1].adopted_on.isoformat() if adoptions else ""])
+    count = write_sheet(path, f"{month or '全部'}台账", LEDGER_HEADERS, rows,
+                        widths=(18, 24, 50, 8, 14, 17, 26, 14, 24, 12))
+    click.echo(f"{count} submission(s) written to {path}")
 
 
 @submissions_group.command("show")

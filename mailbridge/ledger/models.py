@@ -390,3 +390,22 @@ class ReviewToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     digest: Mapped[Digest] = relationship()
+
+
+class CollectionReply(Base):
+    """A unit's reply to a deadline collection ([[collections]]); every reply kept, the earliest decides."""
+
+    __tablename__ = "collection_replies"
+    __table_args__ = (UniqueConstraint("collection", "message_row_id", name="uq_collection_replies_message"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection: Mapped[str] = mapped_column(String(60), index=True)  # a collection id of the config
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    message_row_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    files: Mapped[list[str]] = mapped_column(JSON, default=list)  # the names of the mail's attachments
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+    message: Mapped[Message] = relationship()

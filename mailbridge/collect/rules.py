@@ -1,0 +1,122 @@
+"""Which collection a mail answers: the sender's unit, the mail's place, subject and file names.
+
+Recognition runs in the ingest transaction (pipeline._decide); the reply is recorded, and its
+receipt queued, in the same transaction as the message's disposition.
+"""
+from __future__ import annotations
+
+import fnmatch
+import logging
+import unicodedata
+from datetime import date
+from types import SimpleNamespace
+
+from sqlalchemy.orm import Session
+
+from mailbridge.attribute.match import unit_for_address, unit_key
+from mailbridge.config import CollectionConfig, Config
+from mailbridge.ledger.models import CollectionReply, Message, Unit
+from mailbridge.notify import outbox
+from mailbridge.notify.compose import compose
+from mailbridge.notify.receipts import why_not
+from mailbridge.notify.render import render_mail
+from mailbridge.parse.mime import ParsedMail
+
+log = logging.getLogger(__name__)
+
+
+def _fold(text: str) -> str:
+    """Full-width letters and digits as ASCII, lower case: 163 and WPS write both."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def applies_to(collection: CollectionConfig, unit: Unit) -> bool:
+    """Whether a unit owes this collection: named in `units`, else of one of `unit_types`, else all."""
+    if not unit.active:
+        return False
+    if collection.units:
+        return unit_key(unit.name) in {unit_key(name) for name in collection.units}
+    return not collection.unit_types or unit.type in collection.unit_types
+
+
+def files_of(mail: ParsedMail) -> list[str]:
+    """The names of every file that came with the mail (inline pictures of the body excluded)."""
+    return [p.filename for p in mail.parts if not p.inline and p.filename]
+
+
+def matches(collection: CollectionConfig, row: Message, mail: ParsedMail, local_day: date) -> bool:
+    """The collection's window, place (mailbox, folder) and recognition rules, for one mail."""
+    if collection.opens is not None and local_day < collection.opens:
+        return False
+    if local_day > collection.last_day:
+        return False
+    if collection.mailboxes and row.mailbox not in collection.mailboxes:
+        return False
+    if collection.folders and row.folder not in collection.folders:
+        return False
+    has_rules = collection.subject_keywords or collection.filename_patterns or collection.roster_form
+    if not has_rules:
+        return True  # a mailbox or folder of its own: everything that arrives there is a reply
+    subject = _fold(mail.subject or "")
+    if any(_fold(word) in subject for word in collection.subject_keywords):
+        return True
+    names = [_fold(name) for name in files_of(mail)]
+    if any(fnmatch.fnmatchcase(name, _fold(pattern)) for pattern in collection.filename_patterns for name in names):
+        return True
+    return collection.roster_form and any("roster_form" in p.flags for p in mail.parts)
+
+
+def recognise(s: Session, config: Config, row: Message, mail: ParsedMail) -> str | None:
+    """The id of the first configured collection this mail answers, or None.
+
+    Only mail from a unit of the roster (by its sender address, as for submissions) answers one,
+    and only a collection that unit owes.
+    """
+    if not config.collections:
+        return None
+    unit = unit_for_address(s, row.sender)
+    if unit is None:
+        return None
+    local_day = row.received_at.astimezone(config.ingest.zone).date()
+    for collection in config.collections:
+        if applies_to(collection, unit) and matches(collection, row, mail, local_day):
+            return collection.id
+    return None
+
+
+def record_reply(s: Session, config: Config, row: Message, mail: ParsedMail, collection_id: str,
+                 imports: bool = False) -> tuple[str, str]:
+    """Record a recognised reply and queue its receipt; returns the message's (disposition, reason).
+
+    The disposition is `collection`, or `submission` for a collection with counts_as_submission
+    (the pipeline then makes its submissions as for any article).
+    """
+    collection = config.collection(collection_id)
+    unit = unit_for_address(s, row.sender)
+    assert unit is not None, "recognise() found the unit"
+    local = row.received_at.astimezone(config.ingest.zone)
+    late = local.date() > collection.due
+    reply = CollectionReply(collection=collection.id, unit_id=unit.id, message_row_id=row.id,
+                            received_at=row.received_at, files=files_of(mail), late=late)
+    s.add(reply)
+    s.flush()
+    _enqueue_receipt(s, config, row, mail, collection, unit, reply, imports)
+    reason = f"reply to collection {collection.id} ({collection.name}) from {unit.name}" + (" (late)" if late else "")
+    return ("submission" if collection.counts_as_submission else "collection"), reason
+
+
+def _enqueue_receipt(s: Session, config: Config, row: Message, mail: ParsedMail, collection: CollectionConfig,
+                     unit: Unit, reply: CollectionReply, imports: bool) -> bool:
+    # The receipts' loop protection and daily cap apply as they are (the sender's unit is known).
+    reason = why_not(config, row, mail, [SimpleNamespace(unit_id=unit.id)], imports, s)  # type: ignore[list-item]
+    if reason:
+        log.info("message %s: no collection receipt: %s", row.id, reason)
+        return False
+    local = row.received_at.astimezone(config.ingest.zone)
+    subject, text, html = render_mail(
+        config, "collection_receipt", collection=collection.name, unit=unit.name, subject=row.subject or "",
+        received_at=local.strftime("%Y-%m-%d %H:%M"), due=collection.due.isoformat(), late=reply.late,
+        files=reply.files, roster_form=collection.roster_form, contact=config.receipts.contact)
+    msg = compose(config, [row.sender], subject, text, html, auto="auto-replied",
+                  in_reply_to=row.message_id, references=mail.references)
+    return outbox.enqueue(s, f"collection-receipt:{row.id}", "receipt", msg, message_row_id=row.id)
