@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email
-import hashlib
-import io
 import json
 import sqlite3
 from email import policy
@@ -15,16 +13,15 @@ from typing import Any
 
 import openpyxl
 import pytest
-from mailfactory import CST, DOCX_CT, SUBMIT_ADDRESS, _headers, _leaf, _multipart, encoded_word, make_docx, make_mail
+from formmail import XLSX_CT, form_mail, xlsx
+from mailfactory import CST, DOCX_CT, make_docx, make_mail
 from mbcli import PASSWORD_ENV, Mailbridge, _toml, mailbox
 
 from mailbridge import config as config_mod
 from mailbridge.collect.jobs import due_occurrences, queue_reminders, queue_report
 from mailbridge.errors import ConfigError
 from mailbridge.ledger.db import Database
-from mailbridge.ledger.models import Outgoing
 
-XLSX_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ROSTER = ("单位,姓名,电子信箱,单位类型\n"
           "卢氏县科协,张喆,lsxkx@163.com,county\n"
           "渑池县科协,李娜,mcxkx@163.com,county\n"
@@ -47,30 +44,6 @@ def installation(root: Path, *collections: dict[str, Any], mailboxes: list | Non
     (root / "roster.csv").write_text(ROSTER, encoding="utf-8")
     mb.ok("roster", "import", str(root / "roster.csv"))
     return mb
-
-
-def form_mail(n: int, sender: str, subject: str, when: dt.datetime,
-              files: list[tuple[str, bytes, str]] = (), body: str = "您好，材料请见附件。") -> bytes:  # type: ignore[assignment]
-    """A Coremail-style mail with a GBK subject and the given attachments (name, bytes, type)."""
-    parts = [_leaf("text/plain", body.encode("gbk"), charset="GBK")]
-    parts += [_leaf(ctype, data, filename=name) for name, data, ctype in files]
-    head = [("Date", email.utils.format_datetime(when)), ("From", f"{encoded_word('信息员', 'GBK')} <{sender}>"),
-            ("To", SUBMIT_ADDRESS), ("Subject", encoded_word(subject, "GBK")),
-            ("Message-ID", f"<form.{n}.{hashlib.sha1(sender.encode()).hexdigest()[:8]}@163.com>"),
-            ("MIME-Version", "1.0")]
-    if len(parts) == 1:
-        return _headers(head) + parts[0]
-    head.append(("Content-Type", f'multipart/mixed; boundary="form-{n}"'))
-    return _headers(head) + b"\r\n" + _multipart(f"form-{n}", parts)
-
-
-def xlsx(rows: list[list[str]]) -> bytes:
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
 
 
 def on(day: int, hour: int = 10) -> dt.datetime:
@@ -318,3 +291,21 @@ def test_apply_refuses_a_collection_that_is_not_the_roster(tmp_path: Path) -> No
     assert done.returncode == 2 and "roster_form = true" in done.stderr
     done = mb.run("collections", "show", "nope")
     assert done.returncode == 2 and "no collection 'nope'" in done.stderr and "zongjie-2026" in done.stderr
+
+
+def test_migration_0007_downgrades_and_upgrades_again(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from mailbridge.ledger.db import alembic_config, upgrade
+
+    db = Database(f"sqlite:///{tmp_path}/m.db")
+    upgrade(db.engine)
+    cfg = alembic_config(db.engine)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    assert "collection_replies" not in inspect(db.engine).get_table_names()
+    assert upgrade(db.engine)[0] == "0006"
+    assert "collection_replies" in inspect(db.engine).get_table_names()
+    db.dispose()
