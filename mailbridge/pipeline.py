@@ -317,14 +317,14 @@ class Pipeline:
             row.duplicate_of = original.id
             where = f"{original.mailbox}/{original.folder}" if original.uid is not None else "an import"
             return "duplicate", f"same Message-ID and content as message {original.id} ({where})"
+        if looks_like_reply(self.config, mail):
+            return "reply", None
         if (collection_id := recognise_collection(s, self.config, row, mail)) is not None:
             return "collection", collection_id  # a unit's form for a deadline collection, not an article
         forms = [p for p in mail.parts if "roster_form" in p.flags]
         if forms and not any(p.kind == "document" and "roster_form" not in p.flags for p in mail.parts):
             names = ", ".join(p.filename for p in forms)
             return "ignored", f"roster form (信息员登记表) {names}: see 'mailbridge roster forms'"
-        if looks_like_reply(self.config, mail):
-            return "reply", None
         return "submission", None
 
     def _add_submission(self, s: Session, row: Message, draft: Draft, by_sha: dict[str, Row]) -> Submission:

@@ -264,15 +264,22 @@ def test_roster_collection_proposes_changes_and_applies_them(tmp_path: Path) -> 
                  ["卢氏县科协", "刘洋", "13800000000", "liuyang@qq.com"]])
     # A form only the roster reader recognises (no keyword, no pattern in its name) counts too.
     plain = xlsx([["单位", "姓名", "电子信箱"], ["渑池县科协", "李娜", "mcxkx@163.com；lina@126.com"]])
+    # A new officer writes from an address the roster does not know: the form says for which unit.
+    newcomer = xlsx([["单位（部门）", "姓名", "电子信箱"], ["陕州区科协", "孙悦", "sunyue@qq.com"]])
     import_mails(mb, form_mail(1, "lsxkx@163.com", "报送信息员", on(10), [("卢氏县信息员登记表.xlsx", form, XLSX_CT)]),
-                 form_mail(2, "mcxkx@163.com", "名单", on(16), [("名单.xlsx", plain, XLSX_CT)]))
-    assert [m["disposition"] for m in mb.messages()] == ["collection", "collection"]
+                 form_mail(2, "mcxkx@163.com", "名单", on(16), [("名单.xlsx", plain, XLSX_CT)]),
+                 form_mail(3, "sunyue@qq.com", "信息员登记", on(12), [("登记表.xlsx", newcomer, XLSX_CT)]),
+                 form_mail(4, "stranger@qq.com", "登记表", on(12), [("登记表.xlsx", xlsx([["单位", "电子信箱"],
+                                                                   ["某某镇", "x@qq.com"]]), XLSX_CT)]))
+    assert [m["disposition"] for m in mb.messages()] == ["collection", "collection", "collection", "ignored"]
     assert {u: r["status"] for u, r in show(mb, "dengjibiao-2026").items()} == {
-        "卢氏县科协": "sent", "渑池县科协": "late", "陕州区科协": "missing", "市农学会": "missing"}
+        "卢氏县科协": "sent", "渑池县科协": "late", "陕州区科协": "sent", "市农学会": "missing"}
+    assert [to for to, _ in outgoing(mb, "receipt")] == [["lsxkx@163.com"], ["mcxkx@163.com"], ["sunyue@qq.com"]]
     shown = mb.ok("collections", "show", "dengjibiao-2026")
-    assert "proposed roster changes from 2 form(s)" in shown
+    assert "proposed roster changes from 3 form(s)" in shown
     assert "officer 刘洋 of 卢氏县科协" in shown and "address liuyang@qq.com for 卢氏县科协" in shown
     assert "address lina@126.com for 渑池县科协" in shown
+    assert "deactivate officer 王芳 of 陕州区科协" in shown  # the admin sees what a form would take away
     roster = {u["name"]: u for u in json.loads(mb.ok("roster", "list", "--json"))}
     assert roster["卢氏县科协"]["addresses"] == ["lsxkx@163.com"]  # only proposed so far
     applied = mb.ok("collections", "apply", "dengjibiao-2026")
@@ -280,7 +287,8 @@ def test_roster_collection_proposes_changes_and_applies_them(tmp_path: Path) -> 
     roster = {u["name"]: u for u in json.loads(mb.ok("roster", "list", "--json"))}
     assert roster["卢氏县科协"]["addresses"] == ["liuyang@qq.com", "lsxkx@163.com"]
     assert roster["渑池县科协"]["addresses"] == ["lina@126.com", "mcxkx@163.com"]
-    assert roster["陕州区科协"]["active"]  # a unit's form touches only that unit
+    assert roster["陕州区科协"]["addresses"] == ["sunyue@qq.com"]  # the form is the unit's whole list
+    assert roster["市农学会"]["active"]  # a unit's form touches only that unit
     assert "no roster form waits to be applied" in mb.ok("collections", "show", "dengjibiao-2026")
     assert "no roster form waits to be applied" in mb.ok("collections", "apply", "dengjibiao-2026")
 

@@ -11,10 +11,13 @@ import unicodedata
 from datetime import date
 from types import SimpleNamespace
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbridge.attribute.match import unit_for_address, unit_key
+from mailbridge.attribute.roster_files import RosterFormatError, read_roster
 from mailbridge.config import CollectionConfig, Config
+from mailbridge.ledger.archive import Archive
 from mailbridge.ledger.models import CollectionReply, Message, Unit
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose
@@ -66,22 +69,56 @@ def matches(collection: CollectionConfig, row: Message, mail: ParsedMail, local_
     return collection.roster_form and any("roster_form" in p.flags for p in mail.parts)
 
 
-def recognise(s: Session, config: Config, row: Message, mail: ParsedMail) -> str | None:
-    """The id of the first configured collection this mail answers, or None.
+def _form_unit(s: Session, config: Config, mail: ParsedMail) -> Unit | None:
+    """The one unit of the roster that the mail's 登记表 forms name, or None.
 
-    Only mail from a unit of the roster (by its sender address, as for submissions) answers one,
-    and only a collection that unit owes.
+    A new officer sends the form from an address the roster does not know yet (seed 000): the
+    form itself says which unit it speaks for.
+    """
+    archive = Archive(config.storage.dir)
+    names: set[str] = set()
+    for part in mail.parts:
+        if "roster_form" not in part.flags:
+            continue
+        try:
+            read = read_roster(part.filename, archive.file_path(part.sha256).read_bytes())
+        except (RosterFormatError, OSError):
+            continue
+        names |= {unit_key(row.unit) for row in read.rows}
+    if not names:
+        return None
+    units = [u for u in s.scalars(select(Unit).where(Unit.active.is_(True))) if unit_key(u.name) in names]
+    return units[0] if len(units) == 1 else None
+
+
+def reply_of(s: Session, config: Config, row: Message, mail: ParsedMail) -> tuple[CollectionConfig, Unit] | None:
+    """The first configured collection this mail answers, and the unit it answers for; or None.
+
+    The unit is the sender's (by its address, as for submissions); for the roster collection a
+    form from an unknown address speaks for the one unit it names. Only a collection that unit
+    owes is answered.
     """
     if not config.collections:
         return None
     unit = unit_for_address(s, row.sender)
-    if unit is None:
-        return None
     local_day = row.received_at.astimezone(config.ingest.zone).date()
+    unread = object()
+    form_unit: Unit | None | object = unread
     for collection in config.collections:
-        if applies_to(collection, unit) and matches(collection, row, mail, local_day):
-            return collection.id
+        owner = unit
+        if owner is None and collection.roster_form:
+            if form_unit is unread:
+                form_unit = _form_unit(s, config, mail)
+            owner = form_unit  # type: ignore[assignment]
+        if owner is not None and applies_to(collection, owner) and matches(collection, row, mail, local_day):
+            return collection, owner
     return None
+
+
+def recognise(s: Session, config: Config, row: Message, mail: ParsedMail) -> str | None:
+    """The id of the collection this mail answers (see reply_of), or None."""
+    found = reply_of(s, config, row, mail)
+    return found[0].id if found else None
 
 
 def record_reply(s: Session, config: Config, row: Message, mail: ParsedMail, collection_id: str,
@@ -91,9 +128,9 @@ def record_reply(s: Session, config: Config, row: Message, mail: ParsedMail, col
     The disposition is `collection`, or `submission` for a collection with counts_as_submission
     (the pipeline then makes its submissions as for any article).
     """
-    collection = config.collection(collection_id)
-    unit = unit_for_address(s, row.sender)
-    assert unit is not None, "recognise() found the unit"
+    found = reply_of(s, config, row, mail)
+    assert found is not None and found[0].id == collection_id, (found, collection_id)
+    collection, unit = found
     local = row.received_at.astimezone(config.ingest.zone)
     late = local.date() > collection.due
     reply = CollectionReply(collection=collection.id, unit_id=unit.id, message_row_id=row.id,
