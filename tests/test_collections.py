@@ -317,3 +317,19 @@ def test_migration_0007_downgrades_and_upgrades_again(tmp_path: Path) -> None:
     assert upgrade(db.engine)[0] == "0006"
     assert "collection_replies" in inspect(db.engine).get_table_names()
     db.dispose()
+
+
+def test_reminders_and_report_by_hand(tmp_path: Path) -> None:
+    mb = installation(tmp_path, SUMMARY, scorecards={"recipients": ["leader@smxkx.example"]})
+    import_mails(mb, form_mail(1, "lsxkx@163.com", "工作总结", on(5)))
+    would = json.loads(mb.ok("collections", "remind", "zongjie-2026", "--dry-run", "--json"))
+    assert would == [{"unit": "渑池县科协", "to": ["mcxkx@163.com"]}, {"unit": "陕州区科协", "to": ["szkx@163.com"]}]
+    assert outgoing(mb, "collection_reminder") == []
+    assert "2 reminder(s) queued" in mb.ok("collections", "remind", "zongjie-2026")
+    assert "0 reminder(s) queued" in mb.ok("collections", "remind", "zongjie-2026")  # once a day
+    assert sorted(to for to, _ in outgoing(mb, "collection_reminder")) == [["mcxkx@163.com"], ["szkx@163.com"]]
+    printed = mb.ok("collections", "report", "zongjie-2026")
+    assert printed.startswith("年度工作总结报送情况：按时 1，逾期 0，未报送 2") and "陕州区科协" in printed
+    assert "report queued" in mb.ok("collections", "report", "zongjie-2026", "--send")
+    assert "already queued" in mb.ok("collections", "report", "zongjie-2026", "--send")
+    assert [to for to, _ in outgoing(mb, "collection_report")] == [["leader@smxkx.example"]]

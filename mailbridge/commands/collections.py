@@ -138,3 +138,54 @@ def collections_apply(app, collection_id: str, dry_run: bool) -> None:  # type: 
             with app.db.session() as s:
                 form = s.get(Attachment, form_id)
                 form.flags = sorted(set(form.flags) | {"roster_applied"})
+
+
+@collections_group.command("remind")
+@click.argument("collection_id")
+@click.option("--dry-run", is_flag=True, help="List who would be reminded; queue nothing.")
+@click.option("--json", "as_json", is_flag=True, help="With --dry-run: a JSON array of {unit, to}.")
+@click.pass_obj
+def collections_remind(app, collection_id: str, dry_run: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """Queue a reminder to every unit that has not sent a collection (at most once a day by hand)."""
+    from mailbridge.collect.jobs import queue_reminders
+    from mailbridge.collect.records import officer_addresses, statuses
+    from mailbridge.review.decisions import today
+
+    collection = app.config.collection(collection_id)
+    day = today(app.config)
+    with app.db.session() as s:
+        if not dry_run:
+            count = queue_reminders(s, app.config, collection.id, f"manual:{day.isoformat()}", day)
+            click.echo(f"collection {collection.id}: {count} reminder(s) queued (sent by the outbox)")
+            return
+        rows = [{"unit": r.unit.name, "to": officer_addresses(s, r.unit)} for r in statuses(s, collection)
+                if r.status == "missing"]
+    rows = [r for r in rows if r["to"]]
+    if as_json:
+        emit_json(rows)
+        return
+    emit_table(f"{len(rows)} unit(s) would be reminded", ["unit", "to"], [[r["unit"], ", ".join(r["to"])] for r in rows])
+
+
+@collections_group.command("report")
+@click.argument("collection_id")
+@click.option("--send", is_flag=True, help="Queue the closing report to [scorecards] recipients (once a day).")
+@click.pass_obj
+def collections_report(app, collection_id: str, send: bool) -> None:  # type: ignore[no-untyped-def]
+    """The closing report of a collection: print it, or queue it with --send."""
+    from mailbridge.collect.jobs import queue_report, report_data
+    from mailbridge.notify.render import render_mail
+    from mailbridge.review.decisions import today
+
+    collection = app.config.collection(collection_id)
+    with app.db.session() as s:
+        if send:
+            if not app.config.scorecards.recipients:
+                raise ConfigError("[scorecards] recipients is empty; add the addresses the report goes to.")
+            count = queue_report(s, app.config, collection.id, f"manual:{today(app.config).isoformat()}")
+            click.echo(f"collection {collection.id}: " + ("report queued" if count else "report already queued today"))
+            return
+        subject, text, _ = render_mail(app.config, "collection_report", **report_data(s, app.config, collection))
+    click.echo(subject)
+    click.echo("")
+    click.echo(text, nl=False)
