@@ -11,10 +11,12 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
-from mailbridge.collect.records import local_time, officer_addresses, statuses
+from mailbridge.collect.records import local_time, statuses
 from mailbridge.config import CollectionConfig, Config
+from mailbridge.ledger.queries import unit_addresses
 from mailbridge.notify import outbox
-from mailbridge.notify.compose import compose, from_address
+from mailbridge.notify.compose import compose
+from mailbridge.notify.reminders import _submission_address as submission_address
 from mailbridge.notify.render import render_mail
 
 SEND_AT = time(9, 0)  # local time of reminders and reports: the start of an office day
@@ -46,10 +48,9 @@ def _key(kind: str, collection_id: str, occurrence: str, extra: str = "") -> str
 
 
 def _address(config: Config, collection: CollectionConfig) -> str:
-    """Where units should send the collection: its own mailbox, else the first mailbox, else our From."""
-    boxes = [b for b in config.mailboxes if not collection.mailboxes or b.name in collection.mailboxes]
-    named = [b.username for b in boxes if "@" in b.username]
-    return named[0] if named else from_address(config)
+    """Where units should send the collection: the mailbox it names, else where articles go."""
+    named = [b.username for b in config.mailboxes if b.name in collection.mailboxes and "@" in b.username]
+    return named[0] if named else submission_address(config)
 
 
 def queue_reminders(s: Session, config: Config, collection_id: str, occurrence: str, today: date) -> int:
@@ -61,7 +62,7 @@ def queue_reminders(s: Session, config: Config, collection_id: str, occurrence: 
     for row in rows:
         if row.status != "missing":
             continue
-        to = officer_addresses(s, row.unit)
+        to = unit_addresses(s, row.unit.id)
         if not to:
             continue
         subject, text, html = render_mail(

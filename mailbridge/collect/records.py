@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from mailbridge.attribute.match import unit_key
 from mailbridge.collect.rules import applies_to
 from mailbridge.config import CollectionConfig, Config
-from mailbridge.ledger.models import Address, CollectionReply, Officer, Unit
+from mailbridge.ledger.models import CollectionReply, Unit
 from mailbridge.ledger.records import iso
 
 
@@ -70,13 +70,6 @@ def statuses(s: Session, collection: CollectionConfig) -> list[UnitStatus]:
         status = "missing" if not got else ("late" if got[0].late else "sent")
         out.append(UnitStatus(unit, status, got))
     return out
-
-
-def officer_addresses(s: Session, unit: Unit) -> list[str]:
-    """Where a unit's mail goes: the active addresses of its active officers (and addresses bound to it)."""
-    rows = s.execute(select(Address.address, Officer.active).outerjoin(Officer, Address.officer_id == Officer.id)
-                     .where(Address.unit_id == unit.id, Address.active.is_(True)).order_by(Address.id))
-    return [address for address, officer_active in rows if officer_active is not False]
 
 
 def local_time(when: datetime | None, config: Config) -> str | None:

@@ -148,7 +148,8 @@ def collections_apply(app, collection_id: str, dry_run: bool) -> None:  # type: 
 def collections_remind(app, collection_id: str, dry_run: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     """Queue a reminder to every unit that has not sent a collection (at most once a day by hand)."""
     from mailbridge.collect.jobs import queue_reminders
-    from mailbridge.collect.records import officer_addresses, statuses
+    from mailbridge.collect.records import statuses
+    from mailbridge.ledger.queries import unit_addresses
     from mailbridge.review.decisions import today
 
     collection = app.config.collection(collection_id)
@@ -158,7 +159,7 @@ def collections_remind(app, collection_id: str, dry_run: bool, as_json: bool) ->
             count = queue_reminders(s, app.config, collection.id, f"manual:{day.isoformat()}", day)
             click.echo(f"collection {collection.id}: {count} reminder(s) queued (sent by the outbox)")
             return
-        rows = [{"unit": r.unit.name, "to": officer_addresses(s, r.unit)} for r in statuses(s, collection)
+        rows = [{"unit": r.unit.name, "to": unit_addresses(s, r.unit.id)} for r in statuses(s, collection)
                 if r.status == "missing"]
     rows = [r for r in rows if r["to"]]
     if as_json:
