@@ -94,21 +94,32 @@ def _forms(s: Session, collection_id: str, pending_only: bool) -> list[tuple[int
     return out
 
 
-def _proposals(app, collection_id: str) -> None:  # type: ignore[no-untyped-def]
+def _apply_forms(app, collection_id: str, dry_run: bool, intro: str = "") -> None:  # type: ignore[no-untyped-def]
+    """Each roster form not yet applied, oldest first (a later form wins), through the roster import."""
     from mailbridge.commands.roster import _apply_and_report, _read
     from mailbridge.ledger.archive import Archive
+    from mailbridge.ledger.models import Attachment
 
     with app.db.session() as s:
         forms = _forms(s, collection_id, pending_only=True)
     if not forms:
         click.echo("no roster form waits to be applied")
         return
-    click.echo(f"proposed roster changes from {len(forms)} form(s); apply them with "
-               f"'mailbridge collections apply {collection_id}':")
+    if intro:
+        click.echo(intro.format(count=len(forms)))
     archive = Archive(app.config.storage.dir)
     for form_id, filename, sha, unit, _when in forms:
         click.echo(f"form {form_id} ({filename}) from {unit}:")
-        _apply_and_report(app, _read(filename, archive.file_path(sha).read_bytes()), dry_run=True, partial=True)
+        _apply_and_report(app, _read(filename, archive.file_path(sha).read_bytes()), dry_run=dry_run, partial=True)
+        if not dry_run:
+            with app.db.session() as s:
+                form = s.get(Attachment, form_id)
+                form.flags = sorted(set(form.flags) | {"roster_applied"})
+
+
+def _proposals(app, collection_id: str) -> None:  # type: ignore[no-untyped-def]
+    _apply_forms(app, collection_id, dry_run=True, intro="proposed roster changes from {count} form(s); apply "
+                 f"them with 'mailbridge collections apply {collection_id}':")
 
 
 @collections_group.command("apply")
@@ -117,27 +128,11 @@ def _proposals(app, collection_id: str) -> None:  # type: ignore[no-untyped-def]
 @click.pass_obj
 def collections_apply(app, collection_id: str, dry_run: bool) -> None:  # type: ignore[no-untyped-def]
     """Apply the roster forms received for a roster collection (roster_form = true), oldest first."""
-    from mailbridge.commands.roster import _apply_and_report, _read
-    from mailbridge.ledger.archive import Archive
-    from mailbridge.ledger.models import Attachment
-
     collection = app.config.collection(collection_id)
     if not collection.roster_form:
         raise ConfigError(f"collection {collection.id} is not the roster collection; set roster_form = true "
                           "in its [[collections]] table to read its replies as roster forms.")
-    with app.db.session() as s:
-        forms = _forms(s, collection.id, pending_only=True)
-    if not forms:
-        click.echo("no roster form waits to be applied")
-        return
-    archive = Archive(app.config.storage.dir)
-    for form_id, filename, sha, unit, _when in forms:  # in order received: a later form wins
-        click.echo(f"form {form_id} ({filename}) from {unit}:")
-        _apply_and_report(app, _read(filename, archive.file_path(sha).read_bytes()), dry_run=dry_run, partial=True)
-        if not dry_run:
-            with app.db.session() as s:
-                form = s.get(Attachment, form_id)
-                form.flags = sorted(set(form.flags) | {"roster_applied"})
+    _apply_forms(app, collection.id, dry_run)
 
 
 @collections_group.command("remind")
