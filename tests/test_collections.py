@@ -18,7 +18,7 @@ from mailfactory import CST, DOCX_CT, make_docx, make_mail
 from mbcli import PASSWORD_ENV, Mailbridge, _toml, mailbox
 
 from mailbridge import config as config_mod
-from mailbridge.collect.jobs import due_occurrences, queue_reminders, queue_report
+from mailbridge.collect.jobs import due_occurrences, queue_due, queue_reminders, queue_report
 from mailbridge.errors import ConfigError
 from mailbridge.ledger.db import Database
 
@@ -333,3 +333,18 @@ def test_reminders_and_report_by_hand(tmp_path: Path) -> None:
     assert "report queued" in mb.ok("collections", "report", "zongjie-2026", "--send")
     assert "already queued" in mb.ok("collections", "report", "zongjie-2026", "--send")
     assert [to for to, _ in outgoing(mb, "collection_report")] == [["leader@smxkx.example"]]
+
+
+def test_each_occurrence_queues_its_own_mail_once(tmp_path: Path) -> None:
+    mb = installation(tmp_path, SUMMARY, scorecards={"recipients": ["leader@smxkx.example"]})
+    import_mails(mb, form_mail(1, "lsxkx@163.com", "工作总结", on(5)))
+    config, db = _session(mb)
+    first, second, report = due_occurrences(config, config.collections[0])
+    with db.session() as s:
+        assert [queue_due(s, config, "zongjie-2026", at) for at in (first, second, report)] == [2, 2, 1]
+    with db.session() as s:  # caught up again after a restart: nothing twice
+        assert [queue_due(s, config, "zongjie-2026", at) for at in (first, second, report)] == [0, 0, 0]
+    db.dispose()
+    days = [text_of(msg).split("，", 2)[1].split("。")[0] for _, msg in outgoing(mb, "collection_reminder")]
+    assert days == ["还有 3 天", "还有 3 天", "还有 1 天", "还有 1 天"]
+    assert len(outgoing(mb, "collection_report")) == 1

@@ -92,3 +92,15 @@ def queue_report(s: Session, config: Config, collection_id: str, occurrence: str
     subject, text, html = render_mail(config, "collection_report", **report_data(s, config, collection))
     msg = compose(config, list(config.scorecards.recipients), subject, text, html)
     return int(outbox.enqueue(s, _key("collection-report", collection.id, occurrence), "collection_report", msg))
+
+
+def queue_due(s: Session, config: Config, collection_id: str, at: datetime) -> int:
+    """One occurrence of `due_occurrences`, whichever it is: the report at its time, else a reminder.
+
+    For a scheduler that keeps one job per collection; the occurrence string is the id and time.
+    """
+    collection = config.collection(collection_id)
+    occurrence = f"{collection.id}@{at.astimezone(config.ingest.zone).isoformat(timespec='minutes')}"
+    if at >= report_time(config, collection):
+        return queue_report(s, config, collection.id, occurrence)
+    return queue_reminders(s, config, collection.id, occurrence, at.astimezone(config.ingest.zone).date())
