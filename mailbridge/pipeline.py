@@ -260,19 +260,15 @@ class Pipeline:
             disposition, reason = self._decide(s, row, mail)
             if disposition == "reply":  # a reviewer's answer to a digest: decisions, not an article
                 row.dedup_key = row.content_hash
-<<<<<<< HEAD
                 disposition, reason = "ignored", answer_reply(s, self.config, row, mail, self.answer_imports)
+            if disposition == "collection":  # recorded against it (with its receipt) in this transaction
+                row.dedup_key = row.content_hash
+                disposition, reason = record_reply(s, self.config, row, mail, reason, imports=self.answer_imports)
             if disposition == "submission":  # past the sender's daily cap: held for the clerk
                 kept = within_daily_cap(s, self.config, row, drafts)
                 if not kept:
                     disposition, reason = "quarantined", held_reason(self.config, row, len(drafts))
                 drafts = kept
-=======
-                disposition, reason = "ignored", answer_reply(s, self.config, row, mail)
-            if disposition == "collection":  # recorded against it (with its receipt) in this transaction
-                row.dedup_key = row.content_hash
-                disposition, reason = record_reply(s, self.config, row, mail, reason, imports=self.answer_imports)
->>>>>>> 865b733 (Deadline collections: [[collections]] config, replies recognised at ingest (subject, file names, mailbox/folder) and recorded with their own receipt, not as articles; collections list/show/apply; reminder and report jobs for the scheduler)
             row.disposition, row.reason = disposition, reason
             if disposition == "submission":
                 row.dedup_key = row.content_hash

@@ -301,7 +301,7 @@ def test_apply_refuses_a_collection_that_is_not_the_roster(tmp_path: Path) -> No
     assert done.returncode == 2 and "no collection 'nope'" in done.stderr and "zongjie-2026" in done.stderr
 
 
-def test_migration_0007_downgrades_and_upgrades_again(tmp_path: Path) -> None:
+def test_migration_0008_downgrades_and_upgrades_again(tmp_path: Path) -> None:
     from alembic import command
     from sqlalchemy import inspect
 
@@ -312,9 +312,9 @@ def test_migration_0007_downgrades_and_upgrades_again(tmp_path: Path) -> None:
     cfg = alembic_config(db.engine)
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0006")
+        command.downgrade(cfg, "0007")
     assert "collection_replies" not in inspect(db.engine).get_table_names()
-    assert upgrade(db.engine)[0] == "0006"
+    assert upgrade(db.engine)[0] == "0007"
     assert "collection_replies" in inspect(db.engine).get_table_names()
     db.dispose()
 
@@ -348,3 +348,14 @@ def test_each_occurrence_queues_its_own_mail_once(tmp_path: Path) -> None:
     days = [text_of(msg).split("，", 2)[1].split("。")[0] for _, msg in outgoing(mb, "collection_reminder")]
     assert days == ["还有 3 天", "还有 3 天", "还有 1 天", "还有 1 天"]
     assert len(outgoing(mb, "collection_report")) == 1
+
+
+def test_a_reply_that_failed_dmarc_is_credited_to_no_unit(tmp_path: Path) -> None:
+    mb = installation(tmp_path, SUMMARY)
+    failed = (b"Authentication-Results: mx.163.com; spf=softfail smtp.mailfrom=lsxkx@163.com;"
+              b" dmarc=fail (p=none dis=none) header.from=163.com\r\n")
+    import_mails(mb, failed + form_mail(1, "lsxkx@163.com", "工作总结", on(9)))
+    [message] = mb.messages()
+    assert message["disposition"] == "submission"  # an article of no unit, for the clerk to look at
+    assert show(mb, "zongjie-2026")["卢氏县科协"]["status"] == "missing"
+    assert outgoing(mb, "collection_reminder") == [] and all("collection-receipt" not in k for k in _keys(mb))

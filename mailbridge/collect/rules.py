@@ -23,6 +23,7 @@ from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose
 from mailbridge.notify.receipts import why_not
 from mailbridge.notify.render import render_mail
+from mailbridge.parse.authres import verdicts
 from mailbridge.parse.mime import ParsedMail
 
 log = logging.getLogger(__name__)
@@ -94,12 +95,14 @@ def _form_unit(s: Session, config: Config, mail: ParsedMail) -> Unit | None:
 def reply_of(s: Session, config: Config, row: Message, mail: ParsedMail) -> tuple[CollectionConfig, Unit] | None:
     """The first configured collection this mail answers, and the unit it answers for; or None.
 
-    The unit is the sender's (by its address, as for submissions); for the roster collection a
-    form from an unknown address speaks for the one unit it names. Only a collection that unit
-    owes is answered.
+    The unit is the sender's (by its address, as for submissions; none for mail that failed
+    DMARC); for the roster collection a form from an unknown address speaks for the one unit it
+    names. Only a collection that unit owes is answered.
     """
     if not config.collections:
         return None
+    if verdicts(mail.auth_results, config.ingest.trusted_authserv_ids).dmarc_failed:
+        return None  # not sent by its From: address (RFC 7489): credited to no unit, as for articles
     unit = unit_for_address(s, row.sender)
     local_day = row.received_at.astimezone(config.ingest.zone).date()
     unread = object()
