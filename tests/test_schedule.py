@@ -170,3 +170,30 @@ def test_kill_9_in_the_middle_and_a_restart_send_nothing_twice(tmp_path: Path) -
         occurrences = list(s.scalars(select(Occurrence)))
     assert len(keys) == len(set(keys)) == 15 + 4 + 1
     assert len(occurrences) == len({(o.job, o.scheduled_at) for o in occurrences}) == 10
+
+
+def test_a_collection_reminds_before_its_due_date_and_reports_after_once_each(tmp_path: Path) -> None:
+    config = from_dict({"database": {"url": f"sqlite:///{tmp_path}/books.db"},
+                        "scorecards": {"recipients": ["leader@smxkx.example"]},
+                        "schedule": {"monthly_scorecard": "", "quota_reminders": ""},
+                        "collections": [{"id": "tongji-2026", "name": "关注情况统计表", "due": "2026-11-14",
+                                         "subject_keywords": ["统计表"], "remind_days_before": [3, 1]}]},
+                       base=tmp_path)
+    books = _books(tmp_path, config)
+    db = books.db
+    jobs = schedule.jobs(config)
+    for _ in range(2):
+        for now in _hours(dt.datetime(2026, 11, 1, tzinfo=CST), dt.datetime(2026, 11, 17, tzinfo=CST)):
+            schedule.tick(db, config, now, jobs)
+    with db.session() as s:
+        fired = sorted(o.scheduled_at.astimezone(CST).strftime("%m-%d %H:%M")
+                       for o in s.scalars(select(Occurrence).where(Occurrence.job == "collection:tongji-2026")))
+    assert fired == ["11-11 09:00", "11-13 09:00", "11-15 09:00"]
+    reminders = _mails(db, "collection_reminder")
+    assert len(reminders) == 6 and {tuple(to) for _, to, _ in reminders} == {("lsxkx@163.com",), ("lbkx@163.com",),
+                                                                              ("yxh@163.com",)}
+    [(_, to, report)] = _mails(db, "collection_report")
+    assert to == ["leader@smxkx.example"] and "关注情况统计表" in str(report["Subject"])
+    # The weekly progress of 9 November tells each unit what it still owes.
+    monday = next(m for k, to, m in _mails(db, "progress") if k.startswith("progress:2026-W45") and to == ["yxh@163.com"])
+    assert "待报送材料：关注情况统计表（2026-11-14 前）" in monday.get_body(("plain",)).get_content()

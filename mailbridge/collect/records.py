@@ -5,7 +5,7 @@ The earliest reply of a unit decides its status (CONTRACT.md); later ones are ke
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -74,3 +74,15 @@ def statuses(s: Session, collection: CollectionConfig) -> list[UnitStatus]:
 
 def local_time(when: datetime | None, config: Config) -> str | None:
     return when.astimezone(config.ingest.zone).strftime("%Y-%m-%d %H:%M") if when else None
+
+
+def owed(s: Session, config: Config, day: date) -> dict[int, list[dict]]:
+    """Unit id -> the open collections it has not answered yet on `day` (for weekly progress)."""
+    out: dict[int, list[dict]] = {}
+    for collection in config.collections:
+        if (collection.opens and day < collection.opens) or day > collection.due:
+            continue
+        for row in statuses(s, collection):
+            if row.status == "missing":
+                out.setdefault(row.unit.id, []).append({"name": collection.name, "due": collection.due.isoformat()})
+    return out

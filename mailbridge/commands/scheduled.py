@@ -1,7 +1,7 @@
 """Scheduled mail by hand: `remind` (催报) and `progress` (weekly), previewed or queued and sent."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import click
 
@@ -50,10 +50,13 @@ def progress_cmd(app, week: str | None, dry_run: bool, as_json: bool) -> None:  
     from mailbridge.notify import progress
     from mailbridge.score import period
 
+    from mailbridge.collect.records import owed
+
     week = week or progress.week_of(_today(app))
-    period.parse("week", week)
+    monday = period.parse("week", week).end + timedelta(days=1)  # the day the scheduler would send it
     with app.db.session() as s:
-        found = progress.due(s, app.config, week) if dry_run else progress.queue(s, app.config, week)
+        debts = owed(s, app.config, monday)
+        found = progress.due(s, app.config, week, debts) if dry_run else progress.queue(s, app.config, week, debts)
     if as_json:
         emit_json([p.record() for p in found])
     else:

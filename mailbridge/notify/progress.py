@@ -36,8 +36,11 @@ def week_of(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def due(s: Session, config: Config, week: str) -> list[Progress]:
-    """One progress report per active unit with an address: the month of the week's last day, so far."""
+def due(s: Session, config: Config, week: str, owed: dict[int, list[dict]] | None = None) -> list[Progress]:
+    """One progress report per active unit with an address: the month of the week's last day, so far.
+
+    `owed`: unit id -> the collections it still has to send (collect.records.owed), shown too.
+    """
     period = period_mod.parse("week", week)
     last = period.end
     month = last.strftime("%Y-%m")
@@ -49,7 +52,9 @@ def due(s: Session, config: Config, week: str) -> list[Progress]:
     for score in card.units:
         to = unit_addresses(s, ids[score.unit]) if score.unit in ids else []
         if to:
-            out.append(Progress(ids[score.unit], to, _data(config, card, score, last, labels, channels)))
+            data = _data(config, card, score, last, labels, channels)
+            data["owed"] = (owed or {}).get(ids[score.unit], [])
+            out.append(Progress(ids[score.unit], to, data))
     return out
 
 
@@ -75,16 +80,16 @@ def _data(config: Config, card: Scorecard, u: UnitScore, last: date, labels, cha
     }
 
 
-def queue(s: Session, config: Config, week: str) -> list[Progress]:
+def queue(s: Session, config: Config, week: str, owed: dict[int, list[dict]] | None = None) -> list[Progress]:
     """Queue the week's progress mails; a unit gets one per week, however often this runs."""
     sent = []
-    for p in due(s, config, week):
+    for p in due(s, config, week, owed):
         subject, text, html = render_mail(config, "progress", **p.data)
         if outbox.enqueue(s, f"progress:{week}:{p.unit_id}", "progress", compose(config, p.to, subject, text, html)):
             sent.append(p)
     return sent
 
 
-def queue_weekly(s: Session, config: Config, at: datetime) -> int:
+def queue_weekly(s: Session, config: Config, at: datetime, owed: dict[int, list[dict]] | None = None) -> int:
     """The scheduler's job: on Monday, the week that ended."""
-    return len(queue(s, config, week_of(at.astimezone(config.ingest.zone).date())))
+    return len(queue(s, config, week_of(at.astimezone(config.ingest.zone).date()), owed))

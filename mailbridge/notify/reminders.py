@@ -53,7 +53,7 @@ def queue(s: Session, config: Config, month: str, today: date) -> list[Reminder]
         subject, text, html = render_mail(
             config, "remind", unit=r.unit, submitted=r.submitted, quota=r.quota, missing=r.quota - r.submitted,
             year=year, month=mon, deadline=f"{end.month}月{end.day}日",
-            address=_submission_address(config), contact=config.receipts.contact)
+            address=submission_address(config), contact=config.receipts.contact)
         msg = compose(config, r.to, subject, text, html)
         if outbox.enqueue(s, f"remind:{month}:{r.unit_id}:{today.isoformat()}", "remind", msg):
             sent.append(r)
@@ -66,6 +66,6 @@ def queue_scheduled(s: Session, config: Config, at: datetime) -> int:
     return len(queue(s, config, local.strftime("%Y-%m"), local.date()))
 
 
-def _submission_address(config: Config) -> str:
+def submission_address(config: Config) -> str:
     """Where units send articles: the first mailbox (the official address), else our From."""
     return next((b.username for b in config.mailboxes if b.enabled and "@" in b.username), from_address(config))

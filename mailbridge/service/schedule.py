@@ -1,4 +1,5 @@
-"""Scheduled mail, each occurrence exactly once: weekly progress, the monthly scorecard, 催报.
+"""Scheduled mail, each occurrence exactly once: weekly progress, the monthly scorecard, 催报,
+and each deadline collection's reminders and closing report.
 
 A job's occurrences are the fire times of its crontab in the configured zone. `tick(now)` runs
 every occurrence in (now - catch_up, now] that is not yet recorded, each in one transaction with
@@ -71,20 +72,42 @@ class Job:
         return self.trigger.get_next_fire_time(None, now + timedelta(microseconds=1))  # type: ignore[attr-defined]
 
 
+class _Times:
+    """A trigger of given fire times: a collection's reminder mornings and its report."""
+
+    def __init__(self, times: list[datetime]) -> None:
+        self._times = sorted(times)
+
+    def get_next_fire_time(self, previous: datetime | None, now: datetime) -> datetime | None:
+        return next((t for t in self._times if t >= now), None)
+
+
+def _weekly_progress(s: Session, config: Config, at: datetime) -> int:
+    """Weekly progress, with the collections each unit still owes."""
+    from mailbridge.collect.records import owed
+    from mailbridge.notify import progress
+
+    return progress.queue_weekly(s, config, at, owed(s, config, at.astimezone(config.ingest.zone).date()))
+
+
 def jobs(config: Config) -> list[Job]:
-    """The scheduled-mail jobs this config switches on."""
-    from mailbridge.notify import progress, reminders, scorecards
+    """The scheduled-mail jobs this config switches on, and each collection's reminders and report."""
+    from mailbridge.collect import jobs as collect_jobs
+    from mailbridge.notify import reminders, scorecards
 
     catch_up = max(timedelta(hours=config.schedule.catch_up_hours), LATE)
     wanted = [
-        ("progress", config.schedule.weekly_progress, progress.queue_weekly, catch_up),
+        ("progress", config.schedule.weekly_progress, _weekly_progress, catch_up),
         ("scorecard", config.schedule.monthly_scorecard, scorecards.queue_monthly, ALWAYS),
         ("remind", config.schedule.quota_reminders, reminders.queue_scheduled, catch_up),
     ]
     return [Job(job_id, cron_trigger(expr, config, f"schedule.{key}"), run, window)
             for (job_id, expr, run, window), key in zip(wanted, ("weekly_progress", "monthly_scorecard",
                                                                  "quota_reminders"))
-            if expr]
+            if expr] + [
+        Job(f"collection:{c.id}", _Times(collect_jobs.due_occurrences(config, c)),
+            lambda s, cfg, at, cid=c.id: collect_jobs.queue_due(s, cfg, cid, at), catch_up)
+        for c in config.collections]
 
 
 def fire(db: Database, config: Config, job: Job, at: datetime) -> int | None:
