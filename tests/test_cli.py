@@ -50,7 +50,11 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     # The month passes on a simulated clock: each Monday's progress, the 催报, the monthly scorecard.
     outbox = tmp_path / "demo" / "outbox"
     kinds = sorted(p.name.split("-")[1].split(".")[0] for p in outbox.glob("*.eml"))
-    assert {"receipt", "digest", "progress", "remind", "scorecard"} <= set(kinds)
+    assert {"receipt", "digest", "progress", "remind", "scorecard", "collection_reminder",
+            "collection_report"} <= set(kinds)
+    # The deadline collection: one unit sent its report, the other did not (and was reminded).
+    assert {u["unit"]: u["status"] for u in as_json(config, "collections", "show", "kepuri-2026")} == {
+        "市科协科普部": "sent", "卢氏县科协": "missing"}
     [card] = outbox.glob("*-scorecard.eml")
     from email import message_from_bytes, policy
 

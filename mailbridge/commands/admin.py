@@ -167,7 +167,17 @@ group = "kpb"
 keywords = ["科普"]
 
 [scorecards]
-recipients = ["leader@smxkx.example"]   # the monthly scorecard and 通报
+recipients = ["leader@smxkx.example"]   # the monthly scorecard and 通报, and collection reports
+
+# A deadline collection: two units must each send their 全国科普日 report by 20 September.
+[[collections]]
+id = "kepuri-2026"
+name = "全国科普日活动信息"
+due = "2026-09-20"
+subject_keywords = ["科普日"]
+units = ["市科协科普部", "卢氏县科协"]
+remind_days_before = [3]
+counts_as_submission = true   # the report is also a news article
 
 [scoring]
 issuer = "三门峡市科学技术协会"
@@ -224,6 +234,9 @@ def demo(ctx: click.Context, directory: Path) -> None:
     flush_outbox(app)
     click.echo(f"demo: the month {month} passed on a simulated clock; scheduled mail queued: "
                + (", ".join(f"{kind} {n}" for kind, n in sorted(scheduled.items())) or "none (already sent)"))
+    from mailbridge.commands.collections import collections_show
+
+    ctx.invoke(collections_show, collection_id="kepuri-2026", as_json=False, xlsx=None)
     prefix = f"mailbridge -c {os.path.relpath(config_path)}"
     click.echo(f"""
 Outputs:
@@ -232,11 +245,14 @@ Outputs:
   config     {config_path}
   roster     {roster} (信息员登记表, imported first)
   outbox     {directory / 'outbox'} (every mail as an .eml file instead of being sent: receipts,
-             reviewer digests, each Monday's progress (progress), 催报 (remind) and the monthly
-             scorecard with its .xlsx and .docx attached (scorecard))
+             reviewer digests and the answer to a reviewer's reply, each Monday's progress
+             (progress), 催报 (remind), the collection's reminder and closing report, and the
+             monthly scorecard with its .xlsx and .docx attached (scorecard))
 Try:
   {prefix} submissions list --json
   {prefix} submissions show 1
   {prefix} messages list
-  {prefix} roster list""")
+  {prefix} roster list
+  {prefix} collections show kepuri-2026
+  {prefix} scorecard --month {month or 'YYYY-MM'}""")
 
