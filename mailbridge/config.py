@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mailbridge.errors import ConfigError
 
@@ -195,35 +195,29 @@ class ScheduleConfig(_Model):
     catch_up_hours: Annotated[int, Field(ge=0)] = 24  # a missed occurrence younger than this runs at start
 
 
+def _addresses(value: list[str]) -> list[str]:
+    bad = [a for a in value if "@" not in a]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not an e-mail address")
+    return [a.strip() for a in value]
+
+
+Addresses = Annotated[list[str], AfterValidator(_addresses)]  # who gets an automatic mail (admins, leaders)
+
+
 class ScorecardsConfig(_Model):
     """Who gets the monthly scorecard and 通报 (leaders, admins)."""
 
-    recipients: list[str] = []
+    recipients: Addresses = []
     unit_lines: bool = False  # also send each unit its own line of the month's scorecard
-
-    @field_validator("recipients")
-    @classmethod
-    def _addresses(cls, value: list[str]) -> list[str]:
-        bad = [a for a in value if "@" not in a]
-        if bad:
-            raise ValueError(f"{bad[0]!r} is not an e-mail address")
-        return [a.strip() for a in value]
 
 
 class AdminConfig(_Model):
     """Who hears about the service's health, and when."""
 
-    addresses: list[str] = []
+    addresses: Addresses = []
     alert_after_minutes: Annotated[int, Field(ge=0)] = 60  # 0: at the first failed poll
     silent_days: Annotated[int, Field(ge=0)] = 7  # 0: never alert about a quiet mailbox
-
-    @field_validator("addresses")
-    @classmethod
-    def _addresses(cls, value: list[str]) -> list[str]:
-        bad = [a for a in value if "@" not in a]
-        if bad:
-            raise ValueError(f"{bad[0]!r} is not an e-mail address")
-        return [a.strip() for a in value]
 
 
 class OutboxConfig(_Model):

@@ -57,15 +57,20 @@ def _hours(start: dt.datetime, end: dt.datetime, step: dt.timedelta = dt.timedel
         start += step
 
 
+def _live_through(db, config, start: dt.datetime, end: dt.datetime) -> None:  # type: ignore[no-untyped-def]
+    """The daemon's ticks, hour by hour from start to end, and the whole run again (a restart)."""
+    jobs = schedule.jobs(config)
+    for _ in range(2):
+        for now in _hours(start, end):
+            schedule.tick(db, config, now, jobs)
+
+
 def test_a_simulated_month_fires_each_job_when_it_should_and_once(tmp_path: Path) -> None:
     config = _config(tmp_path)
     books = _books(tmp_path, config)
     db = books.db
-    jobs = schedule.jobs(config)
     # Every hour from 1 November to 2 December, and the whole run again: nothing new the second time.
-    for _ in range(2):
-        for now in _hours(dt.datetime(2026, 11, 1, tzinfo=CST), dt.datetime(2026, 12, 2, tzinfo=CST)):
-            schedule.tick(db, config, now, jobs)
+    _live_through(db, config, dt.datetime(2026, 11, 1, tzinfo=CST), dt.datetime(2026, 12, 2, tzinfo=CST))
     with db.session() as s:
         fired = sorted((o.job, o.scheduled_at.astimezone(CST).strftime("%m-%d %H:%M"), o.mails)
                        for o in s.scalars(select(Occurrence)))
@@ -181,10 +186,7 @@ def test_a_collection_reminds_before_its_due_date_and_reports_after_once_each(tm
                        base=tmp_path)
     books = _books(tmp_path, config)
     db = books.db
-    jobs = schedule.jobs(config)
-    for _ in range(2):
-        for now in _hours(dt.datetime(2026, 11, 1, tzinfo=CST), dt.datetime(2026, 11, 17, tzinfo=CST)):
-            schedule.tick(db, config, now, jobs)
+    _live_through(db, config, dt.datetime(2026, 11, 1, tzinfo=CST), dt.datetime(2026, 11, 17, tzinfo=CST))
     with db.session() as s:
         fired = sorted(o.scheduled_at.astimezone(CST).strftime("%m-%d %H:%M")
                        for o in s.scalars(select(Occurrence).where(Occurrence.job == "collection:tongji-2026")))
