@@ -50,11 +50,11 @@ def poll_all(app, mailbox: str | None) -> list[MailbridgeError]:  # type: ignore
                 stats = ImapSource(box, app.pipeline, progress).poll()
         except (TransientError, ConfigError) as exc:  # this mailbox only: the others carry on
             failures.append(exc)
-            health.record_failure(app.db, box.name, str(exc), announce=False)
+            health.record_failure(app.db, box.name, str(exc))
             click.echo(f"error: {exc}", err=True)
             continue
         if not stats.skipped:
-            health.record_success(app.db, box.name, stats.new, announce=False)
+            health.record_success(app.db, box.name, stats.new)
         if stats.skipped:
             click.echo(f"{box.name}: skipped: {stats.skipped}.")
         else:

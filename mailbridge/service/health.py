@@ -16,34 +16,31 @@ from mailbridge.service.alerts import queue_alert
 log = logging.getLogger(__name__)
 
 
-def record_success(db: Database, mailbox: str, new: int, announce: bool = True) -> None:
-    """A poll went through; logs once when a failing mailbox works again (`announce`: the daemon)."""
+def record_success(db: Database, mailbox: str, new: int) -> datetime | None:
+    """A poll went through; returns since when it had been failing (None: it was not)."""
     now = utcnow()
     with db.session() as s:
         row = s.get(MailboxHealth, mailbox) or MailboxHealth(mailbox=mailbox)
         s.add(row)
-        if row.error and announce:
-            log.warning("mailbox %s: working again (failing since %s)", mailbox, _local(row.error_since))
+        failing_since = row.error_since if row.error else None
         row.error, row.error_since = None, None
         row.first_success_at = row.first_success_at or now
         row.last_success_at = now
         if new:
             row.last_new_mail_at = now
+    return failing_since
 
 
-def record_failure(db: Database, mailbox: str, error: str, announce: bool = True) -> None:
-    """A poll failed; logged when the error starts or changes, not at every poll.
-
-    `poll --once` says it on the terminal itself and passes announce=False.
-    """
+def record_failure(db: Database, mailbox: str, error: str) -> bool:
+    """A poll failed; True when this error is new (it started, or changed), so worth a log line."""
     with db.session() as s:
         row = s.get(MailboxHealth, mailbox) or MailboxHealth(mailbox=mailbox)
         s.add(row)
-        if row.error != error and announce:
-            log.error("mailbox %s: %s", mailbox, error)
+        changed = row.error != error
         if row.error is None:
             row.error_since = utcnow()
         row.error = error
+    return changed
 
 
 def _local(when: datetime | None) -> str:

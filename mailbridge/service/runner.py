@@ -134,11 +134,15 @@ class Runner:
             try:
                 stats = ImapSource(box, self.pipeline, stop=self.stop).poll()
             except (TransientError, ConfigError) as exc:
-                health.record_failure(self.db, name, str(exc))
+                if health.record_failure(self.db, name, str(exc)):  # logged when it starts or changes
+                    log.error("mailbox %s: %s", name, exc)
                 self._health()  # a mailbox failing for alert_after_minutes is told at once
                 return
             if stats.skipped is None:
-                health.record_success(self.db, name, stats.new)
+                failing_since = health.record_success(self.db, name, stats.new)
+                if failing_since is not None:
+                    log.warning("mailbox %s: working again (failing since %s)", name,
+                                failing_since.isoformat(timespec="seconds"))
                 self._health()
             if stats.new:
                 log.info("mailbox %s: %d new (%s)", name, stats.new,
