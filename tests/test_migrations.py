@@ -83,3 +83,25 @@ def test_upgrade_keeps_rows_that_point_at_a_rebuilt_table(tmp_path: Path) -> Non
         assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1  # enforced again afterwards
     db.dispose()
+
+
+def test_every_revision_goes_down_to_base_and_up_again(tmp_path: Path) -> None:
+    """Each revision's downgrade undoes its upgrade: base -> head -> base -> head ends equal to the models."""
+    from alembic import command
+
+    from mailbridge.ledger.db import alembic_config
+
+    db = Database(f"sqlite:///{tmp_path}/m.db")
+    upgrade(db.engine)
+    with db.engine.begin() as conn:
+        cfg = alembic_config(db.engine)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+        tables = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").scalars())
+        assert tables <= {"alembic_version"}
+    before, after = upgrade(db.engine)
+    assert before is None and after == head_revision()
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+    db.dispose()

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 from mbcli import Mailbridge
+from support.fixtures import SHARED, require_shared
 
 from mailbridge.parse import charsets, mime
 from mailbridge.parse.headers import decode_param, decode_text
 
-PEER2 = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "peer2"
+PEER2 = SHARED / "corpus" / "peer2"
 ATTACHMENT_KEYS = ("filename", "size", "sha256")
 
 
@@ -29,11 +30,7 @@ def ascii_ws(text: str) -> str:
 
 
 def peer2_cases() -> list[dict[str, Any]]:
-    if not PEER2.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"{PEER2} is missing: CI must run the peer corpus", pytrace=False)
-        pytest.skip(f"{PEER2} is missing (shared/ sits beside the repository in the workplace and on CI)")
-    return json.loads((PEER2 / "expected.json").read_text(encoding="utf-8"))
+    return json.loads((require_shared(PEER2) / "expected.json").read_text(encoding="utf-8"))
 
 
 def stated_fields(cases: list[dict[str, Any]]) -> int:

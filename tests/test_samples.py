@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mbcli import Mailbridge
+from support.fixtures import SHARED, require_shared
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = SHARED / "corpus"
 CASES = sorted(p.stem for p in SAMPLES.glob("*.json"))
 DB_FILES = ("mb.db", "mb.db-journal", "mb.db-wal", "mb.db-shm", "mailbridge.toml")
 
@@ -151,11 +151,7 @@ def test_sample(case: str, tmp_path: Path) -> None:
 
 def test_corpus_nothing_lost(tmp_path: Path) -> None:
     """Every message of the peer corpus ends in the ledger, from one import call that exits 0."""
-    if not CORPUS.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CORPUS} is missing: CI must run the corpus", pytrace=False)
-        pytest.skip(f"{CORPUS} is missing (shared/ sits beside the repository in the workplace and on CI)")
-    files = sorted(CORPUS.rglob("*.eml"))
+    files = sorted(require_shared(CORPUS).rglob("*.eml"))
     assert files, f"no .eml under {CORPUS}"
     mb = Mailbridge(tmp_path, [])
     done = mb.run("import", *map(str, files), timeout=900)

@@ -6,6 +6,7 @@ import itertools
 import os
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Optional, Sequence, Union
 
 import pytest
@@ -25,6 +26,18 @@ def require_dovecot() -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason}; CI must run the IMAP tests", pytrace=False)
     pytest.skip(reason)
+
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"  # beside the repository, in the workplace and on CI
+
+
+def require_shared(path: Path) -> Path:
+    """A folder of ../shared (the corpus): skip when it is missing, but fail on CI where a skip would hide it."""
+    if path.is_dir():
+        return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{path} is missing: CI must run the shared corpus", pytrace=False)
+    pytest.skip(f"{path} is missing (shared/ sits beside the repository in the workplace and on CI)")
 
 
 @dataclass
