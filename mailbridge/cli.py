@@ -5,42 +5,15 @@ import importlib
 import platform
 import sys
 import traceback
-from functools import cached_property
 from pathlib import Path
 
 import click
 
 from mailbridge import __version__
 from mailbridge import logs
+from mailbridge.commands.app import App
 from mailbridge.errors import MailbridgeError
 from mailbridge.memory import return_freed_memory
-
-
-class App:
-    """What a command needs, built on first use: commands that need no config never read one."""
-
-    def __init__(self, config_path: Path | None) -> None:
-        self.config_path = config_path
-
-    @cached_property
-    def config(self):  # type: ignore[no-untyped-def]  # -> config.Config; pydantic loads only when needed
-        from mailbridge import config as config_mod
-
-        return config_mod.load(self.config_path)
-
-    @cached_property
-    def db(self):  # type: ignore[no-untyped-def]
-        from mailbridge.ledger.db import Database, ensure_schema
-
-        database = Database(self.config.database.url)
-        ensure_schema(database.engine)
-        return database
-
-    @cached_property
-    def pipeline(self):  # type: ignore[no-untyped-def]
-        from mailbridge.pipeline import Pipeline
-
-        return Pipeline(self.config, self.db)
 
 
 # Each command is imported only when it runs, and `--help` lists them from here without importing

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from mailbridge.errors import ConfigError
 
@@ -22,14 +23,32 @@ ENV_VAR = "MAILBRIDGE_CONFIG"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Defaults are validated too, and default sub-tables again in each load, so that a path field's
+    # default (e.g. storage.dir = "var/store") is resolved like a written one (see ConfigPath).
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, revalidate_instances="always")
+
+
+def _base(info: ValidationInfo) -> Path | None:
+    """The config file's folder, given by `from_dict` as the validation context."""
+    return (info.context or {}).get("base")
+
+
+def _from_config_folder(value: Path, info: ValidationInfo) -> Path:
+    base = _base(info)
+    value = value.expanduser()
+    return value if base is None or value.is_absolute() else base / value
+
+
+# A path in the config: relative paths are taken from the config file's folder, wherever the
+# service is started. Every path field uses this type, so a new one cannot be forgotten.
+ConfigPath = Annotated[Path, AfterValidator(_from_config_folder)]
 
 
 class Secret(_Model):
     """Where a password comes from; the value itself is read only when a connection opens."""
 
     password_env: str | None = None
-    password_file: Path | None = None
+    password_file: ConfigPath | None = None
     # systemd LoadCredential=NAME:FILE; read from $CREDENTIALS_DIRECTORY/NAME (systemd.exec(5)).
     password_credential: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = None
 
@@ -104,6 +123,17 @@ class Secret(_Model):
 class DatabaseConfig(_Model):
     url: str = "sqlite:///var/mailbridge.db"
 
+    @field_validator("url")
+    @classmethod
+    def _sqlite_file_from_config_folder(cls, url: str, info: ValidationInfo) -> str:
+        """A relative SQLite file (sqlite:///var/x.db; sqlite://// is absolute) is in the config
+        file's folder, like every other path."""
+        base = _base(info)
+        if base is None or not url.startswith("sqlite:///") or url.startswith("sqlite:////") \
+                or url == "sqlite:///:memory:":
+            return url
+        return "sqlite:///" + str(base / url.removeprefix("sqlite:///"))
+
     @property
     def safe_url(self) -> str:
         """The URL as it may be shown in output and logs: the password replaced by ***."""
@@ -131,7 +161,7 @@ def masked(url: object) -> str:
 
 
 class StorageConfig(_Model):
-    dir: Path = Path("var/store")
+    dir: ConfigPath = Path("var/store")
 
 
 class MailboxConfig(Secret):
@@ -170,7 +200,7 @@ class SmtpConfig(Secret):
     security: Literal["ssl", "starttls", "plain"] = "ssl"
     username: str | None = None
     from_: Annotated[str, Field(alias="from")] = "mailbridge <mailbridge@localhost>"
-    dir: Path = Path("var/outbox")
+    dir: ConfigPath = Path("var/outbox")
     timeout_seconds: float = 60.0
     max_per_minute: Annotated[int, Field(ge=1)] = 20
 
@@ -239,7 +269,7 @@ class ReceiptsConfig(_Model):
 
 
 class TemplatesConfig(_Model):
-    dir: Path | None = None
+    dir: ConfigPath | None = None
 
 
 class IngestConfig(_Model):
@@ -382,6 +412,14 @@ class ScoringConfig(_Model):
     # A shipped profile (sanmenxia, jinshui, chongqing) or the path of a profile TOML file.
     profile: str = "sanmenxia"
     issuer: str = ""  # who issues the bulletin (通报), e.g. 三门峡市科学技术协会; empty: not printed
+
+    @field_validator("profile")
+    @classmethod
+    def _file_from_config_folder(cls, profile: str, info: ValidationInfo) -> str:
+        """A shipped profile stays a name; a file path is taken from the config file's folder."""
+        if not profile.endswith(".toml") and "/" not in profile and "\\" not in profile:
+            return profile
+        return str(_from_config_folder(Path(profile), info))
 
 
 class CollectionConfig(_Model):
@@ -545,44 +583,15 @@ def load(path: Path | str | None = None) -> Config:
 
 def from_dict(raw: dict, base: Path, source: Path | None = None) -> Config:
     try:
-        config = Config.model_validate(raw)
+        config = Config.model_validate(raw, context={"base": base})
     except ValidationError as exc:
         raise ConfigError(_one_sentence(exc, source)) from None
-    return _resolve_paths(config, base).model_copy(update={"source": source})
-
-
-def _resolve_paths(config: Config, base: Path) -> Config:
-    def rel(p: Path | None) -> Path | None:
-        return p if p is None or p.is_absolute() else base / p
-
-    url = config.database.url
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
-        url = "sqlite:///" + str(base / url.removeprefix("sqlite:///"))
-    return config.model_copy(
-        update={
-            "database": config.database.model_copy(update={"url": url}),
-            "storage": config.storage.model_copy(update={"dir": rel(config.storage.dir)}),
-            "smtp": config.smtp.model_copy(
-                update={"dir": rel(config.smtp.dir), "password_file": rel(config.smtp.password_file)}
-            ),
-            "templates": config.templates.model_copy(update={"dir": rel(config.templates.dir)}),
-            "mailboxes": [b.model_copy(update={"password_file": rel(b.password_file)}) for b in config.mailboxes],
-            "scoring": config.scoring.model_copy(update={"profile": _profile_path(config.scoring.profile, base)}),
-        }
-    )
-
-
-def _profile_path(profile: str, base: Path) -> str:
-    """A shipped profile stays a name; a file path is taken from the config file's folder."""
-    if not profile.endswith(".toml") and "/" not in profile and "\\" not in profile:
-        return profile
-    path = Path(profile).expanduser()
-    return str(path if path.is_absolute() else base / path)
+    return config.model_copy(update={"source": source})
 
 
 def _one_sentence(exc: ValidationError, source: Path | None) -> str:
     err = exc.errors()[0]
-    key = _key_name(err["loc"])
+    key = key_name(err["loc"])
     where = f"{source}: " if source else ""
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -595,7 +604,7 @@ def _one_sentence(exc: ValidationError, source: Path | None) -> str:
     return f"{where}key '{key}' is invalid{shown}: {msg}."
 
 
-def _key_name(loc: tuple) -> str:
+def key_name(loc: tuple) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):

@@ -21,7 +21,7 @@ from test_outbox import (
 from mailbridge.config import from_dict, load
 from mailbridge.ledger.db import Database, ensure_schema
 from mailbridge.notify.compose import compose
-from mailbridge.notify.render import render_mail
+from mailbridge.render import render_mail
 from mailbridge.notify.sender import Sender
 from mailbridge.notify.transport import SmtpTransport
 

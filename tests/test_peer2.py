@@ -277,7 +277,7 @@ def test_file_parameter_names_an_attachment() -> None:
 
 def test_attached_message_with_a_photo_is_not_the_hollowed_skeleton() -> None:
     # MimeKit content-length #4, php-mime-mail-parser issue274: the photo inside a forwarded
-    # mail was cut out before parsing (mime._hollow), and the re-serialised copy kept the cut.
+    # mail was cut out before parsing (parse.hollow), and the re-serialised copy kept the cut.
     photo = base64.encodebytes(os.urandom(40_000)).replace(b"\n", b"\r\n")
     inner = (b"From: b@example.com\r\nSubject: fwd\r\nContent-Type: multipart/mixed; boundary=\"in\"\r\n\r\n"
              b"--in\r\nContent-Type: text/plain\r\n\r\nsee photo\r\n--in\r\nContent-Type: image/jpeg\r\n"

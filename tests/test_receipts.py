@@ -13,7 +13,7 @@ from mbcli import PASSWORD_ENV, Mailbridge, mailbox
 from mailbridge.config import from_dict
 from mailbridge.errors import ConfigError
 from mailbridge.notify.compose import compose
-from mailbridge.notify.render import render_mail
+from mailbridge.render import render_mail
 
 ROSTER = "单位,姓名,电子信箱,单位类型\n卢氏县科协,张喆,lsxkx@163.com,county\n"
 

@@ -27,7 +27,7 @@ from mailbridge.config import from_dict
 from mailbridge.errors import ConfigError
 from mailbridge.ledger.db import Database, alembic_config, ensure_schema, head_revision, upgrade
 from mailbridge.ledger.models import Message, Outgoing, ReviewToken, Submission
-from mailbridge.notify.digest import enqueue_digests
+from mailbridge.review.digest import enqueue_digests
 from mailbridge.parse.authres import parse_header, verdicts
 from mailbridge.pipeline import Origin, Pipeline
 from mailbridge.review.tokens import distinct_tokens, new_token, token_hash

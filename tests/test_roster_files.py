@@ -7,11 +7,8 @@ import docx
 import openpyxl
 import pytest
 
-from mailbridge.attribute.roster_files import (
-    RosterFormatError,
-    looks_like_roster,
-    read_roster,
-)
+from mailbridge.attribute.roster_files import read_roster
+from mailbridge.parse.tables import TableFormatError, looks_like_roster
 
 
 def _docx_bytes(document: docx.document.Document) -> bytes:
@@ -191,7 +188,7 @@ def test_repeated_header_section_heading_and_template_rows_are_skipped() -> None
     ],
 )
 def test_unreadable_files_raise_one_sentence(filename: str, data: bytes, says: str) -> None:
-    with pytest.raises(RosterFormatError) as caught:
+    with pytest.raises(TableFormatError) as caught:
         read_roster(filename, data)
     assert says in str(caught.value)
     assert filename in str(caught.value)

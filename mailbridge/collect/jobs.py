@@ -17,7 +17,7 @@ from mailbridge.ledger.queries import unit_addresses
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose
 from mailbridge.notify.reminders import submission_address
-from mailbridge.notify.render import render_mail
+from mailbridge.render import render_mail
 
 SEND_AT = time(9, 0)  # local time of reminders and reports: the start of an office day
 

@@ -1,6 +1,6 @@
 """Which collection a mail answers: the sender's unit, the mail's place, subject and file names.
 
-Recognition runs in the ingest transaction (pipeline._decide); the reply is recorded, and its
+Recognition runs in the ingest transaction (pipeline.dispose); the reply is recorded, and its
 receipt queued, in the same transaction as the message's disposition.
 """
 from __future__ import annotations
@@ -15,14 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbridge.attribute.match import unit_for_address, unit_key
-from mailbridge.attribute.roster_files import RosterFormatError, read_roster
+from mailbridge.attribute.roster_files import read_roster
+from mailbridge.parse.tables import TableFormatError
 from mailbridge.config import CollectionConfig, Config
 from mailbridge.ledger.archive import Archive
 from mailbridge.ledger.models import CollectionReply, Message, Unit
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose
 from mailbridge.notify.receipts import why_not
-from mailbridge.notify.render import render_mail
+from mailbridge.render import render_mail
 from mailbridge.parse.authres import verdicts
 from mailbridge.parse.mime import ParsedMail
 
@@ -83,7 +84,7 @@ def _form_unit(s: Session, config: Config, mail: ParsedMail) -> Unit | None:
             continue
         try:
             read = read_roster(part.filename, archive.file_path(part.sha256).read_bytes())
-        except (RosterFormatError, OSError):
+        except (TableFormatError, OSError):
             continue
         names |= {unit_key(row.unit) for row in read.rows}
     if not names:

@@ -16,7 +16,7 @@ from mailbridge.errors import MailbridgeError, TransientError
 @click.pass_obj
 def check_config(app) -> None:  # type: ignore[no-untyped-def]
     """Validate the config without touching the network."""
-    from mailbridge.notify.render import check_templates
+    from mailbridge.render import check_templates
     from mailbridge.score.profile import load_profile
 
     config = app.config
@@ -190,7 +190,7 @@ issuer = "三门峡市科学技术协会"
 @click.pass_context
 def demo(ctx: click.Context, directory: Path) -> None:
     """The whole pipeline on bundled sample mail, offline (SQLite, a local Maildir, mail as .eml files)."""
-    from mailbridge.cli import App
+    from mailbridge.commands.app import App
 
     directory = directory.resolve()
     maildir = directory / "maildir"

@@ -170,7 +170,7 @@ def collections_remind(app, collection_id: str, dry_run: bool, as_json: bool) ->
 def collections_report(app, collection_id: str, send: bool) -> None:  # type: ignore[no-untyped-def]
     """The closing report of a collection: print it, or queue it with --send."""
     from mailbridge.collect.jobs import queue_report, report_data
-    from mailbridge.notify.render import render_mail
+    from mailbridge.render import render_mail
     from mailbridge.review.decisions import today
 
     collection = app.config.collection(collection_id)

@@ -87,7 +87,7 @@ def outbox_cancel(app, mail_id: int) -> None:  # type: ignore[no-untyped-def]
 @click.pass_obj
 def digest_cmd(app, no_send: bool) -> None:  # type: ignore[no-untyped-def]
     """Mail each review group the submissions routed to it since its last digest."""
-    from mailbridge.notify.digest import enqueue_digests
+    from mailbridge.review.digest import enqueue_digests
 
     counts = enqueue_digests(app.db, app.config)
     if not counts:

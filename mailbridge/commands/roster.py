@@ -18,11 +18,12 @@ def roster_group() -> None:
 
 
 def _read(filename: str, data: bytes):  # type: ignore[no-untyped-def]
-    from mailbridge.attribute.roster_files import RosterFormatError, read_roster
+    from mailbridge.attribute.roster_files import read_roster
+    from mailbridge.parse.tables import TableFormatError
 
     try:
         return read_roster(filename, data)
-    except RosterFormatError as exc:
+    except TableFormatError as exc:
         raise ConfigError(str(exc)) from None
 
 
@@ -120,7 +121,7 @@ def roster_export(app, file: Path) -> None:  # type: ignore[no-untyped-def]
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from mailbridge.score.xlsx import append
+    from mailbridge.sheets import append
 
     book = Workbook()
     sheet = book.active

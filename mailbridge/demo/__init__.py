@@ -1,1 +1,4 @@
-"""Bundled sample mail for `mailbridge demo`."""
+"""Bundled sample mail for `mailbridge demo`.
+
+Imports: the service, the ledger and the base modules; only `commands` imports demo.
+"""

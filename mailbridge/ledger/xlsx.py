@@ -7,23 +7,21 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from mailbridge.score.xlsx import _sheet_title, append
+from mailbridge.sheets import append, sheet_title
 
 
 def write_sheet(path: Path, title: str, headers: Sequence[str], rows: Iterable[Sequence[object]],
                 widths: Sequence[int] = ()) -> int:
-    """One sheet: a bold header row, then the rows (strings stay strings: score.xlsx.append);
+    """One sheet: a bold header row, then the rows (strings stay strings: sheets.append);
     returns how many rows were written."""
     book = Workbook()
     sheet = book.active
-    sheet.title = _sheet_title(title, set())  # Excel's limits: 31 characters, none of []:*?/\
-    append(sheet, list(headers))
-    for cell in sheet[1]:
+    sheet.title = sheet_title(title, set())  # Excel's limits: 31 characters, none of []:*?/\
+    for cell in append(sheet, list(headers)):
         cell.font = Font(bold=True)
     count = 0
     for row in rows:
-        append(sheet, list(row))
-        for cell in sheet[sheet.max_row]:
+        for cell in append(sheet, list(row)):
             cell.alignment = Alignment(vertical="top", wrap_text=isinstance(cell.value, str))
         count += 1
     for index, width in enumerate(widths):

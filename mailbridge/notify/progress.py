@@ -12,7 +12,7 @@ from mailbridge.ledger.models import Unit
 from mailbridge.ledger.queries import unit_addresses
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose
-from mailbridge.notify.render import render_mail
+from mailbridge.render import render_mail
 from mailbridge.score import period as period_mod
 from mailbridge.score.engine import Scorecard, UnitScore, evaluate
 from mailbridge.score.text import words

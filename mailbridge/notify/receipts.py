@@ -12,7 +12,7 @@ from mailbridge.ledger.models import Message, Submission, utcnow
 from mailbridge.ledger.queries import articles_in_month, quota_of
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose, from_address, one_address
-from mailbridge.notify.render import render_mail
+from mailbridge.render import render_mail
 from mailbridge.parse.mime import ParsedMail
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from mailbridge.ledger.models import Outgoing, Submission, Unit, utcnow
 from mailbridge.ledger.queries import unit_addresses
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose
-from mailbridge.notify.render import render_mail
+from mailbridge.render import render_mail
 from mailbridge.score import period as period_mod
 from mailbridge.score.docx import write_docx
 from mailbridge.score.engine import Scorecard, evaluate

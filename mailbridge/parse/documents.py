@@ -8,6 +8,7 @@ have their output capped (`converters`).
 """
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import tempfile
@@ -17,6 +18,8 @@ from pathlib import Path
 
 from mailbridge.parse import bounds, charsets, converters, zipread
 from mailbridge.parse.html import normalise
+
+log = logging.getLogger(__name__)
 
 DOCUMENT_EXTENSIONS = {".docx", ".docm", ".doc", ".wps", ".pdf", ".txt", ".rtf", ".odt", ".dotx"}
 _ZIP_FORMATS = {".docx", ".docm", ".dotx", ".odt"}
@@ -66,6 +69,8 @@ def extract(filename: str, data: bytes, max_expanded: int) -> DocText:
     except zipread.TooBig:
         result = DocText(flags={"no_text", "zip_bomb"}, problem="the file expands to too much data and was not read")
     except Exception as exc:  # a hostile or broken file must not stop the mail
+        # ...but a bug of ours must not hide behind the flag: the traceback goes to the log.
+        log.warning("document %r could not be read; flagged unreadable", filename, exc_info=exc)
         result = DocText(flags={"no_text", "unreadable"}, problem=f"document could not be read ({type(exc).__name__})")
     if suffix in (".doc", ".wps") and _ole_has_macros(data):
         result.flags.add("macro")

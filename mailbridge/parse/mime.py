@@ -6,7 +6,6 @@ header text is decoded by `headers.py`; dates are read by mail-parser's RFC 5322
 """
 from __future__ import annotations
 
-import binascii
 import email
 import hashlib
 import mimetypes
@@ -20,33 +19,13 @@ from typing import Callable, Iterator
 
 from mailparser.utils import convert_mail_date
 
-try:
-    from pybase64 import b64decode as _simd_b64decode
-except ImportError:  # an optional speed-up: without it the stdlib decodes, a little slower
-    _simd_b64decode = None
-
-from mailbridge.parse import charsets, classify, lenient
+from mailbridge.parse import charsets, classify, hollow, lenient
 from mailbridge.parse.addresses import sender_of
 from mailbridge.parse.documents import is_document
 from mailbridge.parse.headers import decode_param, decode_text, raw_header, raw_headers
 from mailbridge.parse.html import LargeLink, large_links, normalise, to_text
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-_HOLLOW_FROM = 16 * 1024
-_HOLLOW_TOKEN = "MAILBRIDGE-HOLLOWED-BASE64-"
-_SPILL_FROM = 8 * 1024 * 1024  # encoded size from which a file is decoded piece by piece
-_SPILL_PIECE = 1024 * 1024
-# One character class repeated: the regex engine scans it without a per-line backtracking stack
-# (a grouped `(?:line\n)+` costs about three times the message in memory). The minimum stays one
-# base64 line: with {16384,} every shorter run was rescanned from each of its positions
-# (quadratic: 200 small inline images took 38 s); runs are filtered by length in Python instead.
-_BASE64_CHAR = rb"[A-Za-z0-9+/=\r\n]"
-_BASE64_RUN = re.compile(_BASE64_CHAR + rb"{76,}")
-# The same runs, found three times faster: every byte of the class becomes "a" and every other "."
-# (one C pass), then bytes.find jumps from run to run. It costs a copy of the mail, so big mails
-# keep to the regex.
-_BASE64_CLASS = bytes(0x61 if re.fullmatch(_BASE64_CHAR, bytes([i])) else 0x2E for i in range(256))
-_TRANSLATE_UP_TO = 8 * 1024 * 1024
 
 
 class _RawHeaders(Compat32):
@@ -128,85 +107,8 @@ def content_hash(raw: bytes, message_id: str | None) -> str:
     return digest.hexdigest()
 
 
-def _hollow(raw: bytes) -> tuple[bytes, dict[str, tuple[int, int]]]:
-    """Cut long base64 runs out of the raw mail before the stdlib parses it.
-
-    The stdlib's feedparser walks a body line by line in Python (most of the parse time for a mail
-    with photos) and keeps it as line strings and then one joined string, several times the size
-    of a 50 MB attachment. A hollowed run is decoded later straight from `raw`, in C.
-    """
-    if len(raw) < _HOLLOW_FROM:
-        return raw, {}
-    runs: dict[str, tuple[int, int]] = {}
-    pieces: list[bytes] = []
-    pos = 0
-    for start, end in _base64_runs(raw):
-        if raw[start - 1 : start] != b"\n":  # the run began inside a header line: skip past it
-            start = raw.index(b"\n", start) + 1
-        while raw[start : start + 1] in (b"\r", b"\n"):  # and past the blank line
-            start += 1
-        if end - start < _HOLLOW_FROM:
-            continue
-        token = f"{_HOLLOW_TOKEN}{len(runs)}"
-        runs[token] = (start, end)
-        pieces += [raw[pos:start], token.encode() + b"\r\n"]
-        pos = end
-    if not runs:
-        return raw, {}
-    pieces.append(raw[pos:])
-    return b"".join(pieces), runs
-
-
-def _base64_runs(raw: bytes) -> Iterator[tuple[int, int]]:
-    """(start, end) of each maximal run of `_BASE64_RUN`, in order."""
-    if len(raw) > _TRANSLATE_UP_TO:
-        yield from (match.span() for match in _BASE64_RUN.finditer(raw))
-        return
-    classes = raw.translate(_BASE64_CLASS)
-    pos = 0
-    while (start := classes.find(b"a" * 76, pos)) >= 0:  # a run cannot begin before `start`: the
-        end = classes.find(b".", start)                    # byte before it is "." (or pos is 0)
-        end = len(classes) if end < 0 else end
-        yield start, end
-        pos = end
-
-
-def unbase64(raw: bytes, start: int, end: int) -> bytes:
-    """`binascii.a2b_base64(raw[start:end])` for a run of base64 lines (`_BASE64_RUN`), through
-    pybase64's SIMD decoder (ten times faster) when any padding is at the end, as mail clients
-    write it. Padding elsewhere, or anything pybase64 refuses, goes to binascii, so the bytes are
-    always the ones the stdlib gives."""
-    pad = raw.find(b"=", start, end)
-    if _simd_b64decode is not None and (pad < 0 or not raw[pad:end].strip(b"=\r\n")):
-        try:
-            return _simd_b64decode(memoryview(raw)[start:end])  # line breaks skipped, as binascii does
-        except ValueError:  # binascii.Error
-            pass
-    return binascii.a2b_base64(memoryview(raw)[start:end])  # skips the line breaks
-
-
 # Stores decoded pieces of a file in the archive and returns (sha256, size).
 Spill = Callable[[Iterator[bytes]], tuple[str, int]]
-
-
-def _unbase64_lenient(raw: bytes, start: int, end: int, damaged: list[bool]) -> bytes:
-    """`unbase64`, but broken base64 (cut off, a dangling character) decodes as far as it goes
-    instead of failing the mail; `damaged` records that it happened."""
-    try:
-        return unbase64(raw, start, end)
-    except ValueError:  # binascii.Error
-        data, _ = lenient.b64decode(memoryview(raw)[start:end])
-        damaged.append(True)
-        return data
-
-
-def _decoded_pieces(raw: bytes, start: int, end: int, damaged: list[bool]) -> Iterator[bytes]:
-    while start < end:
-        cut = min(end, start + _SPILL_PIECE)
-        if cut < end:  # end each piece on a line break, so no base64 quantum is split
-            cut = raw.find(b"\n", cut, end) + 1 or end
-        yield _unbase64_lenient(raw, start, cut, damaged)
-        start = cut
 
 
 Payload = tuple["bytes | tuple[str, int]", bool]  # (bytes, or (sha256, size) when spilled; damaged)
@@ -216,12 +118,12 @@ def _payload(part: Message, raw: bytes, runs: dict[str, tuple[int, int]], spill:
     body = part.get_payload()
     cte = charsets.recover(str(part.get("Content-Transfer-Encoding", ""))).strip().lower()
     damaged: list[bool] = []
-    if runs and isinstance(body, str) and _HOLLOW_TOKEN in body:
+    if runs and isinstance(body, str) and hollow.TOKEN in body:
         if cte == "base64" and body.strip() in runs:
             start, end = runs[body.strip()]
-            if spill is not None and end - start > _SPILL_FROM:
-                return spill(_decoded_pieces(raw, start, end, damaged)), bool(damaged)
-            return _unbase64_lenient(raw, start, end, damaged), bool(damaged)
+            if spill is not None and end - start > hollow.SPILL_FROM:
+                return spill(hollow.pieces(raw, start, end, damaged)), bool(damaged)
+            return hollow.decode(raw, start, end, damaged), bool(damaged)
         # Not a plain base64 body after all: put the cut bytes back and decode as usual.
         restored = body.encode("ascii", "surrogateescape")
         for token, (start, end) in runs.items():
@@ -237,7 +139,7 @@ def _payload(part: Message, raw: bytes, runs: dict[str, tuple[int, int]], spill:
 def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
     """Decode a mail. With `spill`, files over a few MB go to the archive in pieces instead of
     into memory: their Part has data None."""
-    skeleton, runs = _hollow(raw)
+    skeleton, runs = hollow.hollow(raw)
     skeleton = lenient.repair_header_block(skeleton) or skeleton
     msg = email.message_from_bytes(skeleton, policy=RAW)
     del skeleton
@@ -269,7 +171,7 @@ def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
     for part, parent, index in _leaves(msg):
         _take(part, mail, plain, html, lambda p, large_ok: _payload(p, raw, runs, spill if large_ok else None),
               lambda p, parent=parent, index=index: lenient.attached_message(
-                  p, parent, index, raw, lambda inner: _unhollowed(inner.as_bytes(), raw, runs)))
+                  p, parent, index, raw, lambda inner: hollow.unhollowed(inner.as_bytes(), raw, runs)))
     mail.html = "\n".join(html)
     mail.text = normalise("\n\n".join(plain)) if any(p.strip() for p in plain) else to_text(mail.html)
     mail.links = large_links(mail.html) if mail.html else []
@@ -292,14 +194,6 @@ def _leaves(msg: Message) -> Iterator[tuple[Message, Message | None, int]]:
             stack[0:0] = [(child, part, i) for i, child in enumerate(payload)]
         else:
             yield part, parent, index
-
-
-def _unhollowed(data: bytes, raw: bytes, runs: dict[str, tuple[int, int]]) -> bytes:
-    """`data` with the base64 runs `_hollow` cut out of the mail put back."""
-    if not runs or _HOLLOW_TOKEN.encode() not in data:
-        return data
-    token = re.compile(re.escape(_HOLLOW_TOKEN.encode()) + rb"\d+")
-    return token.sub(lambda m: raw[slice(*runs[m.group(0).decode()])].rstrip(b"\r\n"), data)
 
 
 def _take(part: Message, mail: ParsedMail, plain: list[str], html: list[str],

@@ -9,7 +9,7 @@ does not depend on where its mail was parsed.
 The worker reads the raw bytes from the archive, not from its pipe: they are on disk (and in the
 page cache) before any job is sent, and a job stays a few bytes. A worker that dies (killed, out of
 memory, a crash in a parser library) is restarted; the job it had is reported as `crashed`, and
-the pipeline counts it as one more attempt (see `Pipeline._settle`).
+the pipeline counts it as one more attempt (see `mailbridge.pipeline.run`).
 
 Every parse is bounded (issue 10, see `bounds.py`): past `Limits.timeout` the parse stops and the
 message is quarantined ("parse took too long"); a worker stuck in C code past that is killed by
@@ -30,7 +30,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailbridge.attribute.roster_files import looks_like_roster
+from mailbridge.parse.tables import looks_like_roster
 from mailbridge.errors import TransientError
 from mailbridge.ledger.archive import Archive
 from mailbridge.memory import return_freed_memory

@@ -24,7 +24,7 @@ from mailbridge.config import Config
 from mailbridge.ledger.models import Message, Submission, utcnow
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose
-from mailbridge.notify.render import render_mail
+from mailbridge.render import render_mail
 from mailbridge.parse.mime import ParsedMail
 from mailbridge.review import decisions, trust
 from mailbridge.review.decisions import DecisionError

@@ -1,8 +1,10 @@
-"""Import adoptions from the clerk's .xlsx sheet (采用登记表): all rows recorded, or none.
+"""Import adoptions from the clerk's sheet (采用登记表, .xlsx, .csv or a .docx table): all rows
+recorded, or none.
 
 The header row is found among the first rows (title rows above it, merged or not, are passed
-over) by its Chinese column names; a row names its submission by receipt number (编号/回执号) or
-by title (and unit), and lists its channels (采用渠道) and a date (采用日期).
+over) by its Chinese column names (read as every table is, `parse.tables`); a row names its
+submission by receipt number (编号/回执号) or by title (and unit), and lists its channels
+(采用渠道) and a date (采用日期).
 """
 from __future__ import annotations
 
@@ -15,21 +17,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbridge.attribute.match import unit_key
-from mailbridge.attribute.roster_files import RosterFormatError, _xlsx_grids
 from mailbridge.config import Config
 from mailbridge.errors import ConfigError
 from mailbridge.ledger.models import Submission
+from mailbridge.parse.tables import ACCEPTED, Columns, TableFormatError, grids
 from mailbridge.review import decisions
 
-_HEADER_SCAN = 10
-_HEADERS = {
+_COLUMNS = Columns({
     "ref": ("编号", "回执号", "回执编号", "稿件编号", "receipt", "receipt_no"),
     "title": ("标题", "稿件标题", "信息标题", "题目", "文章标题", "title"),
     "unit": ("单位", "报送单位", "单位(部门)", "投稿单位", "来稿单位", "unit"),
     "channel": ("采用渠道", "渠道", "采用平台", "采用媒体", "采用情况", "channel", "channels"),
     "date": ("采用日期", "日期", "刊发日期", "发布日期", "采用时间", "date"),
-}
-_FIELD_OF = {spelling: name for name, spellings in _HEADERS.items() for spelling in spellings}
+})
 _SPLIT = re.compile(r"[、,，;；/\s]+")
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug folded in)
@@ -48,16 +48,8 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
 
 
-def _header(grid: list[list[str]]) -> tuple[int, dict[str, int]] | None:
-    for r, row in enumerate(grid[:_HEADER_SCAN]):
-        columns: dict[str, int] = {}
-        for c, cell in enumerate(row):
-            name = _FIELD_OF.get(_norm(cell))
-            if name and name not in columns:
-                columns[name] = c
-        if "channel" in columns and ("ref" in columns or "title" in columns):
-            return r, columns
-    return None
+def _is_header(columns: dict[str, int]) -> bool:
+    return "channel" in columns and ("ref" in columns or "title" in columns)
 
 
 def _parse_date(text: str) -> date | None:
@@ -95,13 +87,15 @@ def _by_title(index: dict[str, list[Submission]], title: str, unit: str) -> Subm
 
 def import_sheet(s: Session, config: Config, filename: str, data: bytes, actor: str) -> SheetResult:
     """Record the sheet's adoptions in the caller's transaction; with errors the caller rolls back."""
-    if not filename.lower().endswith(".xlsx"):
-        raise ConfigError(f"{filename} is not an .xlsx file; save the sheet from Excel or WPS as .xlsx.")
+    if not filename.lower().endswith(ACCEPTED):
+        raise ConfigError(f"{filename} is not an .xlsx, .csv or .docx file; "
+                          "save the sheet from Excel or WPS as .xlsx.")
     try:
-        grids = list(_xlsx_grids(filename, data))
-    except RosterFormatError as exc:
+        tables = list(grids(filename, data))
+    except TableFormatError as exc:
         raise ConfigError(str(exc)) from None
-    found = next(((src, grid, h) for src, grid in grids if (h := _header(grid)) is not None), None)
+    found = next(((src, grid, h) for src, grid in tables
+                  if (h := _COLUMNS.find_header(grid, _is_header)) is not None), None)
     if found is None:
         raise ConfigError(f"no header row with 采用渠道 and 编号 (or 标题) columns found in {filename}; the sheet "
                           "must name its columns in one row.")

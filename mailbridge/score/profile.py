@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from mailbridge.config import Config, _key_name
+from mailbridge.config import Config, key_name
 from mailbridge.errors import ConfigError
 
 SHIPPED = ("sanmenxia", "jinshui", "chongqing")
@@ -213,7 +213,7 @@ def _read(path: str, mtime: int) -> Profile:  # mtime: a changed file is read ag
         return Profile.model_validate(raw).model_copy(update={"path": path})
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = _key_name(err["loc"])
+        key = key_name(err["loc"])
         if err["type"] == "extra_forbidden":
             raise ConfigError(f"scoring profile {path}: unknown key '{key}'; remove it or check its spelling.") from None
         if err["type"] == "missing":

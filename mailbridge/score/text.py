@@ -8,7 +8,7 @@ import jinja2
 
 from mailbridge.config import Config
 from mailbridge.errors import ConfigError
-from mailbridge.notify.render import environment, render
+from mailbridge.render import environment, render
 
 __all__ = ["render", "words"]
 

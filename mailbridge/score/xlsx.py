@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import IO
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
@@ -14,29 +13,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from mailbridge.config import Config
 from mailbridge.score.engine import Scorecard, UnitScore, number
 from mailbridge.score.text import words
+from mailbridge.sheets import append, sheet_title
 
-_INVALID = str.maketrans({c: "_" for c in "[]:*?/\\"})
 _FONT = "宋体"  # a font every Chinese Word, WPS and Excel has
-
-
-def append(sheet: Worksheet, values: list[object]) -> None:
-    """Append a row whose strings stay strings: a title a sender wrote as `=HYPERLINK(…)` or
-    `=cmd|…` is text, never a formula (openpyxl makes any str starting with '=' one). Control
-    characters, which openpyxl refuses and XML 1.0 cannot hold, are dropped."""
-    sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values])
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"
-
-
-def _sheet_title(text: str, taken: set[str]) -> str:
-    title = text.translate(_INVALID)[:31] or "Sheet"
-    n = 2
-    while title in taken:
-        title = f"{text.translate(_INVALID)[:28]}({n})"
-        n += 1
-    taken.add(title)
-    return title
 
 
 def _ranked(sheet: Worksheet, heading: str, units: list[UnitScore], labels, graded: bool, by_type: bool) -> None:  # type: ignore[no-untyped-def]
@@ -66,7 +45,7 @@ def write_xlsx(card: Scorecard, config: Config, path: Path | IO[bytes]) -> None:
     book = Workbook()
     taken: set[str] = set()
     overall = book.active
-    overall.title = _sheet_title(labels.overall_sheet, taken)
+    overall.title = sheet_title(labels.overall_sheet, taken)
     _ranked(overall, f"{period} {card.profile.profile.name}", card.units, labels, graded, by_type=False)
     if card.units:
         chart = BarChart()
@@ -80,9 +59,9 @@ def write_xlsx(card: Scorecard, config: Config, path: Path | IO[bytes]) -> None:
         chart.height, chart.width = max(7.5, 0.6 * len(card.units)), 18
         overall.add_chart(chart, "L2")
     for _, name, units in card.by_type(config):
-        sheet = book.create_sheet(_sheet_title(name or labels.untyped, taken))
+        sheet = book.create_sheet(sheet_title(name or labels.untyped, taken))
         _ranked(sheet, f"{period} {name or labels.untyped}", units, labels, graded, by_type=True)
-    detail = book.create_sheet(_sheet_title(labels.detail_sheet, taken))
+    detail = book.create_sheet(sheet_title(labels.detail_sheet, taken))
     append(detail, list(labels.detail_headers))
     for cell in detail[1]:
         cell.font = Font(name=_FONT, bold=True)

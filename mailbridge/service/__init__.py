@@ -1,5 +1,5 @@
 """The service: the daemon's runner, its lock, health records and alerts, and `status`.
 
-Imports flow down: service may use every pipeline stage (sources, ledger, notify, review, score);
-no stage imports service.
+Imports flow down: service may use the pipeline and every stage (sources, ledger, notify, review,
+score, collect); no stage imports service.
 """

@@ -7,7 +7,7 @@ from mailbridge.config import Config
 from mailbridge.ledger.models import Incident
 from mailbridge.notify.compose import compose
 from mailbridge.notify.outbox import enqueue
-from mailbridge.notify.render import render_mail
+from mailbridge.render import render_mail
 
 
 def queue_alert(config: Config, s: Session, incident: Incident, problem, resolved: bool) -> int:  # type: ignore[no-untyped-def]

@@ -42,7 +42,7 @@ def load_checked(path: Path | None) -> Config:
 
     A broken one is a ConfigError naming the file or key (exit 2), before any job runs.
     """
-    from mailbridge.notify.render import check_templates
+    from mailbridge.render import check_templates
     from mailbridge.score.profile import load_profile
 
     config = config_mod.load(path)
@@ -179,7 +179,7 @@ class Runner:
             log.info("outbox: %d sent, %d waiting to retry, %d failed", stats.sent, stats.retrying, stats.failed)
 
     def _digest(self) -> None:
-        from mailbridge.notify.digest import enqueue_digests
+        from mailbridge.review.digest import enqueue_digests
 
         queued = enqueue_digests(self.db, self.config)
         if queued:

@@ -20,7 +20,7 @@ from mailbridge.config import MailboxConfig
 from mailbridge.errors import ConfigError, TransientError
 from mailbridge.ledger import lease
 from mailbridge.ledger.models import FolderState, Message
-from mailbridge.pipeline import Fingerprint, Origin, Pipeline
+from mailbridge.sources.sink import Fingerprint, Origin, Sink
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +145,9 @@ class _ByteBudget:
 
 
 class ImapSource:
-    """Polls one mailbox's folders into the pipeline."""
+    """Polls one mailbox's folders into a sink (the pipeline)."""
 
-    def __init__(self, box: MailboxConfig, pipeline: Pipeline,
+    def __init__(self, box: MailboxConfig, pipeline: Sink,
                  progress: Callable[[int, int], None] | None = None,
                  stop: threading.Event | None = None) -> None:
         self.box = box
@@ -239,7 +239,7 @@ class ImapSource:
             if state.uidvalidity != uidvalidity:
                 # The server renumbered the folder (recreated or restored). Every message is read
                 # again, and each one already in the ledger is matched by Message-ID and sha256
-                # and re-keyed instead of ingested twice (see Pipeline._find).
+                # and re-keyed instead of ingested twice (see mailbridge.pipeline.writes).
                 log.warning("mailbox %s/%s: UIDVALIDITY changed %s -> %s; reconciling",
                             self.box.name, folder, state.uidvalidity, uidvalidity)
                 state.uidvalidity, state.last_uid = uidvalidity, 0

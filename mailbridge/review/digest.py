@@ -23,7 +23,7 @@ from mailbridge.ledger.models import Digest, Message, Submission, utcnow
 from mailbridge.ledger.records import iso
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose, from_address
-from mailbridge.notify.render import render_mail
+from mailbridge.render import render_mail
 from mailbridge.review import tokens
 from mailbridge.review.routing import group_for
 from mailbridge.score.profile import load_profile
