@@ -11,7 +11,7 @@ import click
 
 from mailbridge import __version__
 from mailbridge import logs
-from mailbridge.commands.app import App
+from mailbridge.app import App
 from mailbridge.errors import MailbridgeError
 from mailbridge.memory import return_freed_memory
 

@@ -190,7 +190,7 @@ issuer = "三门峡市科学技术协会"
 @click.pass_context
 def demo(ctx: click.Context, directory: Path) -> None:
     """The whole pipeline on bundled sample mail, offline (SQLite, a local Maildir, mail as .eml files)."""
-    from mailbridge.commands.app import App
+    from mailbridge.app import App
 
     directory = directory.resolve()
     maildir = directory / "maildir"
