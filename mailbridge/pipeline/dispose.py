@@ -40,16 +40,15 @@ class Policy:
         if disposition == "reply":  # a reviewer's answer to a digest: decisions, not an article
             row.dedup_key = row.content_hash
             return "ignored", answer_reply(s, self.config, row, mail, imports), []
-        if disposition == "collection":  # recorded against it (with its receipt)
-            row.dedup_key = row.content_hash
+        if disposition == "collection":  # recorded against it (with its receipt); it may count
+            row.dedup_key = row.content_hash  # as an article too (counts_as_submission)
             disposition, reason = record_reply(s, self.config, row, mail, reason, imports=imports)
-            return disposition, reason, []
         if disposition != "submission":
             return disposition, reason, []
         kept = within_daily_cap(s, self.config, row, drafts)
         if not kept:  # past the sender's daily cap: held for the clerk
             return "quarantined", held_reason(self.config, row, len(drafts)), []
-        return "submission", None, kept
+        return "submission", reason, kept
 
     def classify(self, s: Session, row: Message, mail: ParsedMail) -> tuple[str, str | None]:
         if mail.bounce:
