@@ -168,7 +168,7 @@ def _pipeline(mb):  # type: ignore[no-untyped-def]
 
 
 def test_an_exception_in_one_commit_quarantines_that_message_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mailbridge import pipeline as pipeline_mod
+    from mailbridge.pipeline import run as pipeline_mod
     from mailbridge.pipeline import Origin
 
     real = pipeline_mod.attribute

@@ -341,9 +341,23 @@ def _binary_office(suffix: str, data: bytes) -> DocText:
         if tried.paragraphs or tried.title:
             return tried
     office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office and not _office_signature(data):
+        # LibreOffice imports anything it does not recognise as plain text: random bytes named
+        # .doc would come back as an "article" of mojibake.
+        return DocText(flags={"no_text", "unreadable"}, problem="the file is damaged (not a Word, WPS or RTF document)")
     if office:
         return _soffice_text(office, suffix, data)
     return tried or DocText(flags={"no_text"}, problem="no tool on this server reads this format; the file is kept")
+
+
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word 97-2003 and WPS binaries (OLE compound file)
+# Word also saves web pages and RTF under .doc; those LibreOffice reads for what they are.
+_OTHER_SIGNATURES = (b"{\\rtf", b"<html", b"<!doctype html", b"mime-version:", b"<?xml")
+
+
+def _office_signature(data: bytes) -> bool:
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return data.startswith(_OLE) or head.startswith(_OTHER_SIGNATURES)
 
 
 def _tool_text(argv: list[str], suffix: str, data: bytes) -> DocText:
@@ -388,6 +402,6 @@ def _soffice_text(office: str, suffix: str, data: bytes) -> DocText:
 
 def _ole_has_macros(data: bytes) -> bool:
     # Word 97 keeps VBA in an OLE storage named "Macros" holding "_VBA_PROJECT"; names are UTF-16.
-    return data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" and (
+    return data.startswith(_OLE) and (
         "_VBA_PROJECT".encode("utf-16-le") in data or b"_VBA_PROJECT" in data
     )

@@ -35,10 +35,17 @@ class Pipeline:
         self.db = db
         self.archive = Archive(config.storage.dir)
         self.limits = config.ingest
-        self.policy = Policy(config)
+        self._policy = Policy(config)
         self._actions = {box.name: box.action for box in config.mailboxes}
         self.answer_imports = False  # `import --receipts`: imported mail gets receipts too
         self._parse_limits = Limits.of(self.limits)
+
+    @property
+    def policy(self) -> Policy:
+        """The disposition policy of the current config (a reload or a test may replace it)."""
+        if self._policy.config is not self.config:
+            self._policy = Policy(self.config)
+        return self._policy
 
     # -- stage 1: archive and record -------------------------------------------------------------
     def fingerprint(self, raw: bytes, sha: str | None = None) -> Fingerprint:
