@@ -21,6 +21,7 @@ from mailbridge.sheets import append, sheet_title
 _FONT = "宋体"  # a font every Chinese Word, WPS and Excel has
 _CENTER = Alignment(horizontal="center", vertical="center")
 _WRAP = Alignment(wrap_text=True, vertical="top")
+_RIGHT = Alignment(horizontal="right")
 CM_PER_UNIT = 0.55  # chart height per bar: every unit's name gets a line of its own (10 pt labels)
 
 
@@ -50,16 +51,19 @@ def _ranked(sheet: Worksheet, heading: str, units: list[UnitScore], labels, grad
     for cell in append(sheet, headers):
         cell.font = Font(name=_FONT, bold=True)
         cell.alignment = _CENTER
+    first: list | None = None
     for u in units:
         rank = u.type_rank if by_type else u.rank
         shown = labels.rank(u, rank)
         row = [int(shown) if shown.isdigit() else shown, u.unit, u.unit_type_name or labels.untyped,
                u.submitted, u.quota, labels.yes if u.quota_met else labels.no, u.adopted,
                labels.rate(None) if u.rate is None else u.rate, number(u.points)]
-        cells = append(sheet, row + ([u.grade or ""] if graded else []))
-        cells[0].alignment = _CENTER  # the rank apart from the name it ranks
-        cells[7].number_format = "0.0%"
-        cells[7].alignment = Alignment(horizontal="right")
+        cells = append(sheet, row + ([u.grade or ""] if graded else []), like=first)
+        if first is None:  # style the first row; the others take its styles
+            first = cells
+            cells[0].alignment = cells[5].alignment = _CENTER  # the rank apart from the name it ranks
+            cells[7].number_format = "0.0%"
+            cells[7].alignment = _RIGHT  # "—" where there is no rate, as the .docx prints it
     for column, width in zip("ABCDEFGHIJ", (12, 30, 22, 8, 8, 10, 8, 10, 10, 8)):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A3"
@@ -114,14 +118,16 @@ def _detail(detail: Worksheet, card: Scorecard, config: Config, labels) -> None:
         cell.alignment = _CENTER
     explain = words(config, "score/explain.j2")
     categories = config.category_names()
-    rows = 1
+    rows, first = 1, None
     for u in card.units:
         for line in u.lines:
             art = line.article
             where = line.channel.name if line.channel else (line.month or "")
             cells = append(detail, [u.unit, art.receipt_no if art else "", art.title if art else "", line.rule_name,
-                                    where, number(line.points), str(explain.why(line, categories))])
-            cells[2].alignment = cells[6].alignment = _WRAP
+                                    where, number(line.points), str(explain.why(line, categories))], like=first)
+            if first is None:
+                first = cells
+                cells[2].alignment = cells[6].alignment = _WRAP
             rows += 1
     for column, width in zip("ABCDEFG", (26, 18, 40, 22, 16, 8, 50)):
         detail.column_dimensions[column].width = width
