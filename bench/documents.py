@@ -20,13 +20,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from months import system_month  # noqa: E402
+from months import system_month
 
-from mailbridge.config import Config  # noqa: E402
-from mailbridge.score.docx import write_docx  # noqa: E402
-from mailbridge.score.engine import evaluate  # noqa: E402
-from mailbridge.score.period import parse  # noqa: E402
-from mailbridge.score.xlsx import write_xlsx  # noqa: E402
+from mailbridge.config import Config
+from mailbridge.score.docx import write_docx
+from mailbridge.score.engine import evaluate
+from mailbridge.score.period import parse
+from mailbridge.score.xlsx import write_xlsx
 
 
 def main() -> None:

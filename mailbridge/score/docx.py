@@ -4,7 +4,7 @@ as the seeds' documents are set."""
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 from xml.sax.saxutils import escape
@@ -213,7 +213,7 @@ def _properties(document, title: str, issuer: str) -> None:
     """Core properties of the issuing office, not python-docx's template (author "python-docx",
     created 2013), and no template thumbnail (a blank page in file browsers)."""
     props = document.core_properties
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     props.author = props.last_modified_by = issuer or "mailbridge"
     props.title, props.language = title, "zh-CN"
     props.created = props.modified = now
