@@ -233,3 +233,34 @@ def test_writers_do_not_grow_with_the_square_of_the_units(month, monkeypatch: py
     monkeypatch.setattr(Worksheet, "max_row", property(lambda self: calls.append(1) or original(self)))
     write_xlsx(card, cfg, io.BytesIO())
     assert len(calls) < 4 * len(card.units) // 5  # openpyxl's save asks once or twice a sheet
+
+
+def test_salutation_is_derived_from_the_unit_types_of_any_config(tmp_path: Path) -> None:
+    from books import Books, at
+
+    from mailbridge.config import UnitType
+
+    cfg = Config(unit_types=[UnitType(id="county", name="县区科协", quota=5, salutation="各县区科协"),
+                             UnitType(id="park", name="园区科协", quota=1),
+                             UnitType(id="school", name="各高校科协", quota=1)],
+                 scoring=ScoringConfig(issuer=ISSUER))
+    books = Books(tmp_path, cfg)
+    for name, kind in (("卢氏县科协", "county"), ("高新区科协", "park"), ("职业学院科协", "school"), ("气象服务中心", None)):
+        books.unit(name, kind)
+    books.article("卢氏县科协", at("2024-09", 3), "卢氏县科协开展科普日活动")
+    document, _ = bulletin(card_of(books, cfg), cfg)
+    books.close()
+    # configured, 各 + name, a name that already starts with 各, and untyped units last
+    assert "各县区科协，各园区科协，各高校科协，各有关单位：" in [p.text for p in document.paragraphs]
+
+
+def test_a_units_own_scorecard_mail_gives_no_rank_for_nothing_sent(month) -> None:  # type: ignore[no-untyped-def]
+    from mailbridge.render import render_mail
+
+    cfg = config()
+    card = card_of(month, cfg)
+    silent = next(u for u in card.units if u.submitted == 0 and u.type_rank)
+    sent = next(u for u in card.units if u.submitted and u.type_rank)
+    for u, ranked in ((silent, False), (sent, True)):
+        _, text, html = render_mail(cfg, "scorecard_unit", year=2024, month=9, u=u.record(), missing=0)
+        assert ("排名第" in text) is ranked and ("排名第" in html) is ranked

@@ -45,11 +45,18 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[Scorec
         write_docx(card, config, root / f"bulletin{n}.docx")
         write_xlsx(card, config, root / f"workbook{n}.xlsx")
         out[n] = (card, root / f"bulletin{n}.pdf", root / f"workbook{n}.pdf")
+    graded = Config(scoring=ScoringConfig(issuer="三门峡市科学技术协会", profile="chongqing"))
+    books = system_month(root / "graded", config, 47)
+    card = evaluate(books.s, graded, parse("month", "2024-09"), today=dt.date(2024, 10, 8))
+    books.close()
+    write_docx(card, graded, root / "graded.docx")
+    out[0] = (card, root / "graded.pdf", root / "graded.pdf")
     # A private profile: a user's LibreOffice (or another test run) must not share its lock.
     subprocess.run([soffice, f"-env:UserInstallation=file://{root}/lo-profile", "--headless", "--norestore",
                     "--convert-to", "pdf", "--outdir", str(root)]
                    + [str(root / f"{kind}{n}.{ext}") for n in SIZES for kind, ext in (("bulletin", "docx"),
-                                                                                      ("workbook", "xlsx"))],
+                                                                                      ("workbook", "xlsx"))]
+                   + [str(root / "graded.docx")],
                    check=True, capture_output=True, timeout=180)
     return out
 
@@ -107,3 +114,12 @@ def test_workbook_prints_landscape_with_headers_on_every_page(rendered, n: int) 
             assert "名次" in lines[1] or "回执号" in lines[0], f"page {number}: {lines[:2]}"
     # one page wide: every column is on the page that holds its row
     assert all("得分" in lines[1] for lines in got if "名次" in "".join(lines[:2]))
+
+
+def test_graded_bulletin_keeps_not_assessed_on_one_line(rendered) -> None:  # type: ignore[no-untyped-def]
+    card, pdf, _ = rendered[0]
+    absent = sum(1 for u in card.units if not u.assessed)
+    lines = [line for page in pages(pdf) for line in page]
+    # "未参加考核" whole on its row's line, not "未参加" / "考核" over two or three lines
+    assert absent > 5 and sum(line.count("未参加考核") for line in lines) == absent
+    assert sum(1 for line in lines if re.search(r"[一二]等|特等", line)) == sum(1 for u in card.units if u.grade)

@@ -92,7 +92,7 @@ def _addressees(config: Config, t, groups: list[tuple[str | None, str, list[Unit
         text = (kind.salutation if kind and kind.salutation else t.addressee(name)) if kind else t.others()
         if text.strip() not in out:
             out.append(text.strip())
-    return out
+    return out or [t.others().strip()]
 
 
 def write_docx(card: Scorecard, config: Config, path: Path | IO[bytes]) -> None:
