@@ -128,12 +128,12 @@ def write_docx(card: Scorecard, config: Config, path: Path | IO[bytes]) -> None:
         _para(document, t.below_closing(), indent=True)
     else:
         _para(document, t.below_none(), indent=True)
-    _para(document, t.closing(), indent=True)
+    _para(document, t.closing(), indent=True, keep=True)  # never a page of signature alone (7.3.5.4)
     today = datetime.now(config.ingest.zone).date()
-    _para(document, "")  # 正文下空一行, then 发文机关署名 and 成文日期 (GB/T 9704 7.3.5.1)
+    _para(document, "", keep=True)  # 正文下空一行, then 发文机关署名 and 成文日期, each 右空二字 (GB/T 9704 7.3.5.2)
     if issuer:
-        _para(document, issuer, align=WD_ALIGN_PARAGRAPH.RIGHT, keep=True)
-    _para(document, t.signed(today), align=WD_ALIGN_PARAGRAPH.RIGHT)
+        _para(document, issuer, align=WD_ALIGN_PARAGRAPH.RIGHT, keep=True).paragraph_format.right_indent = Pt(32)
+    _para(document, t.signed(today), align=WD_ALIGN_PARAGRAPH.RIGHT).paragraph_format.right_indent = Pt(32)
     _properties(document, t.title(card.period), issuer)
     document.save(path)
 
