@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages the tests use: a real IMAP server, the tools that read .doc and .pdf, systemd-analyze.
-TEST_DEBS := dovecot-imapd antiword poppler-utils systemd
+# Debian packages the tests use: a real IMAP server, the tools that read .doc and .pdf, systemd-analyze,
+# and headless LibreOffice with a CJK font to print the scorecard's .docx and .xlsx to PDF.
+TEST_DEBS := dovecot-imapd antiword poppler-utils systemd libreoffice-writer-nogui libreoffice-calc-nogui \
+	fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench install test-deps clean

@@ -313,6 +313,7 @@ class UnitType(_Model):
     name: str
     quota: Annotated[int, Field(ge=0)] = 0
     aliases: list[str] = []
+    salutation: str = ""  # how the bulletin (通报) addresses these units; empty: 各 and the name
 
 
 class CategoryRule(_Model):
@@ -324,13 +325,17 @@ class CategoryRule(_Model):
     fields: list[Literal["subject", "title", "text"]] = ["subject", "title"]
 
 
-# Seed 000 (三门峡市科协): the five kinds of unit and their monthly quotas.
+# Seed 000 (三门峡市科协): the five kinds of unit, their monthly quotas, and how its notices
+# address them: 各县（市、区）科协，市属各学（协）会、企业科协、高校科协，机关各部门及事业单位
+_SOCIETIES = "市属各学（协）会、企业科协、高校科协"
 SANMENXIA_TYPES = [
-    UnitType(id="county", name="县（市、区）科协", quota=5, aliases=["县科协", "县区科协"]),
-    UnitType(id="society", name="市级学会、协会、研究会", quota=1, aliases=["学会", "协会", "研究会", "市级学会"]),
-    UnitType(id="enterprise", name="企业科协", quota=1),
-    UnitType(id="university", name="高校科协", quota=1),
-    UnitType(id="department", name="市科协机关部门及事业单位", quota=2, aliases=["机关部门", "事业单位"]),
+    UnitType(id="county", name="县（市、区）科协", quota=5, aliases=["县科协", "县区科协"], salutation="各县（市、区）科协"),
+    UnitType(id="society", name="市级学会、协会、研究会", quota=1, aliases=["学会", "协会", "研究会", "市级学会"],
+             salutation=_SOCIETIES),
+    UnitType(id="enterprise", name="企业科协", quota=1, salutation=_SOCIETIES),
+    UnitType(id="university", name="高校科协", quota=1, salutation=_SOCIETIES),
+    UnitType(id="department", name="市科协机关部门及事业单位", quota=2, aliases=["机关部门", "事业单位"],
+             salutation="机关各部门及事业单位"),
 ]
 DEFAULT_CATEGORIES = [
     CategoryRule(id="notice", name="通知公告", keywords=["的通知", "的公告", "的通告", "启事", "的公示", "的通报", "通知公告"]),
@@ -412,6 +417,7 @@ class ScoringConfig(_Model):
     # A shipped profile (sanmenxia, jinshui, chongqing) or the path of a profile TOML file.
     profile: str = "sanmenxia"
     issuer: str = ""  # who issues the bulletin (通报), e.g. 三门峡市科学技术协会; empty: not printed
+    doc_number: str = ""  # the bulletin's 发文字号, e.g. 三科协字〔2024〕30号; empty: a blank line to fill in
 
     @field_validator("profile")
     @classmethod

@@ -62,7 +62,7 @@ def scorecard(app, month: str | None, week: str | None, quarter: str | None, yea
 
         labels = words(app.config)
         emit_table(f"{labels.period(period)} — {profile.profile.name}", list(labels.rank_headers),
-                   [[u.rank or "—", u.unit, u.unit_type_name or "", u.submitted, u.quota,
+                   [[labels.rank(u, u.rank), u.unit, u.unit_type_name or "", u.submitted, u.quota,
                      labels.yes if u.quota_met else labels.no, u.adopted, labels.rate(u.rate),
                      f"{u.record()['points']}" + (f" {u.grade}" if u.grade else "")] for u in card.units])
 
