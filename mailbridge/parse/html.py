@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from html import unescape
 
 from mailbridge.parse import bounds
@@ -28,6 +29,30 @@ _EXPIRY = re.compile(
     r"|(\d{1,4}\s{0,3}天)后?(?:过期|到期)"
 )
 _MENTIONS_LARGE = re.compile(r"超大附件|到期|过期|中转站|large attachment", re.I)
+
+
+_EXPIRY_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日(?:\s*(\d{1,2}):(\d{2}))?")
+_EXPIRY_DAYS = re.compile(r"(\d{1,4})\s*天")
+
+
+def expiry_words(expires: str, received: datetime) -> str:
+    """A link's expiry as its reader writes it after "有效期至": "2026年9月24日 15:30".
+
+    `expires` is what `large_links` found: a date (163 "2026年09月24日 15:30 到期", QQ
+    "到期时间：…"), a count of days from arrival (`received`, local time: "30天后过期") or
+    "无限期"; anything else is given as found, empty stays empty.
+    """
+    expires = (expires or "").strip()
+    date = _EXPIRY_DATE.search(expires)
+    if date:
+        year, month, day, hour, minute = date.groups()
+        words = f"{int(year)}年{int(month)}月{int(day)}日"
+        return f"{words} {int(hour)}:{minute}" if hour else words
+    days = _EXPIRY_DAYS.fullmatch(expires)
+    if days and int(days.group(1)) <= 3650:
+        end = received + timedelta(days=int(days.group(1)))
+        return f"{end.year}年{end.month}月{end.day}日 {end.hour}:{end.minute:02d}"
+    return expires
 
 
 @dataclass
