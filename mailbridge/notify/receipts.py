@@ -78,8 +78,6 @@ def receipt_data(s: Session, config: Config, row: Message, subs: list[Submission
         # The roster's name of the officer, not the mail's display name (a QQ nickname, say).
         "sender_name": _officer_name(s, row.sender) or row.sender_name or "",
         "subject": row.subject or "",
-        # Without the sender's Re:/转发:/投稿： marks, which a receipt's Subject must not repeat.
-        "subject_title": clean_subject(subs[0].title) if subs and subs[0].title else "",
         "received_at": local.strftime("%Y-%m-%d %H:%M"),
         "unit": unit.name if unit else None,
         "unit_type": unit_type.name if unit_type else None,
@@ -91,7 +89,8 @@ def receipt_data(s: Session, config: Config, row: Message, subs: list[Submission
         "submissions": [
             {
                 "receipt_no": sub.receipt_no,
-                "title": sub.title,
+                # Without the sender's Re:/转发:/投稿： marks (a document's own title may carry them).
+                "title": clean_subject(sub.title) if sub.title else sub.title,
                 "body_chars": sub.body_chars,
                 "category": config.category_name(sub.category),
                 "document": sub.document.filename if sub.document else None,

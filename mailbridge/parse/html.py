@@ -28,6 +28,9 @@ _EXPIRY = re.compile(
     r"|到期时间[:：]\s{0,3}(\S{1,40}(?:\s{1,3}\d{1,2}:\d{2})?|无限期)"
     r"|(\d{1,4}\s{0,3}天)后?(?:过期|到期)"
 )
+# 163's "推荐客户端极速下载" beside the file: an advert for its Mail Master client, not the file.
+_CLIENT_PROMO = re.compile(r"bigattachMasterDownLoad|mailmaster", re.I)
+_ACTION_WORDS = re.compile(r"下载|查看下载信息|进入下载页面|点击下载|download", re.I)
 _MENTIONS_LARGE = re.compile(r"超大附件|到期|过期|中转站|large attachment", re.I)
 
 
@@ -158,10 +161,18 @@ def _read(html: str) -> tuple[str, list[LargeLink]]:
             continue
         if not (_large_host(href) or ("download" in anchor.attrs and mentions_large)):
             continue
-        name = anchor.attrs.get("filename") or normalise("".join(anchor.text)).replace("\n", " ")
-        if any(link.url == href for link in links):
+        if _CLIENT_PROMO.search(href) or _CLIENT_PROMO.search(anchor.attrs.get("class", "")):
             continue
-        links.append(LargeLink(url=href, filename=name.strip()))
+        # 163 links one file three times (icon, name, 下载 with download=NAME): the name is the file's.
+        name = (anchor.attrs.get("filename") or anchor.attrs.get("download")
+                or normalise("".join(anchor.text)).replace("\n", " ")).strip()
+        if _ACTION_WORDS.fullmatch(name):
+            name = ""
+        same = next((link for link in links if link.url == href), None)
+        if same is not None:
+            same.filename = same.filename or name
+            continue
+        links.append(LargeLink(url=href, filename=name))
     if links:
         expiries = [m.group(1) or m.group(2) or m.group(3) for m in _EXPIRY.finditer(full)]
         for i, link in enumerate(links):
