@@ -84,7 +84,8 @@ def test_a_large_attachment_mail_waits_and_counts_once_its_file_arrives(tmp_path
     assert card(mb, "卢氏县科协")["submitted"] == 1 and card(mb, "卢氏县科协")["quota_met"]
     assert "卢氏县科协" not in remind_targets(mb)
     later = receipts(mb)[-1].get_body(("plain",)).get_content()
-    assert "本月任务已完成" in later and "待补交" not in later
+    assert "本月任务已完成" in later and "已收到此前待补交稿件《卢氏县科协科普日活动视频》的文件" in later
+    assert "内容相近" not in later  # it is the file that was owed, not a revision
 
 
 def test_a_reviewer_may_accept_the_body_instead_and_it_is_audited(tmp_path: Path) -> None:
@@ -92,6 +93,8 @@ def test_a_reviewer_may_accept_the_body_instead_and_it_is_audited(tmp_path: Path
     import_files(mb, sample("qq_large_attachment_link"))
     [sub] = mb.submissions()
     assert sub["status"] == "awaiting_file" and card(mb, "渑池县科协")["submitted"] == 0
+    refused = mb.run("adopt", sub["receipt_no"], "网站")  # adopted, it would still count for nothing
+    assert refused.returncode == 2 and "accept-body" in refused.stderr
     [receipt] = receipts(mb)
     assert "下载链接有效期至2026年12月22日 19:40" in receipt.get_body(("plain",)).get_content()
     out = mb.ok("accept-body", sub["receipt_no"], "--by", "dxb@smxkx.example", "--note", "正文即稿件")
@@ -101,6 +104,7 @@ def test_a_reviewer_may_accept_the_body_instead_and_it_is_audited(tmp_path: Path
     assert [(d["action"], d["actor"], d["via"], d["note"]) for d in shown["decisions"]] == [
         ("accept_body", "dxb@smxkx.example", "cli", "正文即稿件")]
     assert card(mb, "渑池县科协")["submitted"] == 1
+    assert "adopted" in mb.ok("adopt", sub["receipt_no"], "网站")
     again = mb.run("accept-body", sub["receipt_no"])
     assert again.returncode == 2 and "not waiting for a file" in again.stderr
 

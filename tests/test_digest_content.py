@@ -64,7 +64,7 @@ def test_the_digest_carries_the_articles_links_and_a_budget(tmp_path: Path) -> N
     assert attached.get_filename().startswith(first["receipt_no"] + " ") and attached.get_filename().endswith(".docx")
     original = next(p for p in parse(docs[0]).parts if p.kind == "document")
     assert attached.get_content() == original.data
-    second_name = [a["filename"] for a in second["attachments"] if a["filename"].endswith(".docx")][0]
+    second_name = next(a["filename"] for a in second["attachments"] if a["filename"].endswith(".docx"))
     for body in (text, html):
         assert f"原文见附件“{attached.get_filename()}”" in body
         assert f"原文“{second_name}”" in body and "超出本期附件总量上限" in body

@@ -11,13 +11,12 @@ from mailbridge.config import Config, MailboxConfig
 from mailbridge.errors import ConfigError, TransientError
 from mailbridge.ledger.models import AWAITING_FILE, Address, Message, Submission, utcnow
 from mailbridge.ledger.queries import articles_in_month, quota_of
-from mailbridge.notify import outbox
-from mailbridge.notify import roster_form
+from mailbridge.notify import outbox, roster_form
 from mailbridge.notify.compose import compose, from_address, one_address
-from mailbridge.render import render_mail
 from mailbridge.parse.article import clean_subject
 from mailbridge.parse.html import expiry_words
 from mailbridge.parse.mime import ParsedMail
+from mailbridge.render import render_mail
 
 log = logging.getLogger(__name__)
 UNDELIVERABLE = "address not deliverable"

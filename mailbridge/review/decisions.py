@@ -33,7 +33,7 @@ class DecisionError(MailbridgeError):
 
     Codes: unknown_submission, unknown_channel, no_channel, superseded, already_rejected,
     already_adopted, already_reviewed, already_approved, not_reviewed, not_approved,
-    not_two_stage, not_adopted, not_rejected, bad_date, not_awaiting_file; and from mail replies
+    not_two_stage, not_adopted, not_rejected, bad_date, awaiting_file, not_awaiting_file; and from mail replies
     not_allowed, not_in_digest.
     """
 
@@ -108,6 +108,9 @@ def adopt(s: Session, config: Config, sub: Submission, channels: list[str], on: 
     Returns the adoptions of the channels asked for; `recorded_now` is True on those added now.
     """
     _not_superseded(s, sub)
+    if sub.status == AWAITING_FILE:  # adopted, it would still count for nothing: say so instead
+        _refuse(sub, "awaiting_file", "its article is behind a 超大附件 link and has not arrived; accept the body "
+                                      "first (mailbridge accept-body) or adopt the unit's file when it comes.")
     if not channels:
         _refuse(sub, "no_channel", "name at least one channel to adopt it by.")
     wanted = list(dict.fromkeys(channel_for(config, c).id for c in channels))
