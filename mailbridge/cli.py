@@ -40,6 +40,7 @@ LAZY: dict[str, tuple[str, str]] = {
     "reject": ("review:reject_cmd", 'Reject a submission (不予采用), with an optional note to the unit.'),
     "first-review": ("review:first_review_cmd", "Pass a submission's first review (初审); it then waits for a leader (review.two_stage)."),
     "approve": ("review:approve_cmd", "A leader's approval after first review (review.two_stage); it can then be adopted."),
+    "accept-body": ("review:accept_body_cmd", 'Count a submission waiting for its 超大附件 file (待补交) from its mail body instead.'),
     "adoptions": ("review:adoptions_group", "Adoptions (采用): list them, or import the clerk's .xlsx sheet."),
     "remind": ("scheduled:remind_cmd", 'Remind (催报) every unit below its quota this month; a unit at most once a day.'),
     "progress": ("scheduled:progress_cmd", 'Send each unit its weekly progress: this month so far against its quota; once per week.'),

@@ -388,6 +388,9 @@ class ReviewConfig(_Model):
     max_token_failures_per_hour: Annotated[int, Field(ge=1)] = 5  # then that sender's replies are refused unread
     digest_max_items: Annotated[int, Field(ge=1)] = 100  # more waiting submissions go in the next digest
     digest_max_age_days: Annotated[int, Field(ge=1)] = 30  # older unreviewed ones are not mailed (see `review`)
+    # The listed documents ride along with each digest mail up to this many MB in all (0: none), so a
+    # reviewer can decide from a phone; the rest are named as over the budget.
+    digest_attach_mb: Annotated[float, Field(ge=0, le=50)] = 10
     two_stage: bool = False  # first review (初审) by the group, then a leader's approval, before adoption
     default_group: str | None = None  # where a submission no rule matches goes
     groups: list[ReviewGroup] = []

@@ -43,9 +43,13 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     assert len(subs) > len(messages) // 2
     assert all(s["title"] and "=?" not in s["title"] for s in subs)
     assert any("large_attachment_link" in s["flags"] for s in subs)
+    # The 医学会's article is behind a 超大附件 link: its cover note waits (待补交) and counts for nothing.
+    [waiting] = [s for s in subs if s["unit"] == "三门峡市医学会"]
+    assert waiting["status"] == "awaiting_file" and "large_attachment_link" in waiting["flags"]
     # A reviewer answered the first digest: two articles adopted, in the sample mail's month.
     card = {u["unit"]: u for u in as_json(config, "scorecard", "--month", "2026-09")}
     assert sum(u["adopted"] for u in card.values()) == 2
+    assert card["三门峡市医学会"]["submitted"] == 0 and not card["三门峡市医学会"]["quota_met"]
     assert any(m["reason"] and m["reason"].startswith("reviewer reply: 2 of 2") for m in as_json(config, "messages", "list"))
     # The month passes on a simulated clock: each Monday's progress, the 催报, the monthly scorecard.
     outbox = tmp_path / "demo" / "outbox"

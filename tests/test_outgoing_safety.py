@@ -307,7 +307,7 @@ def test_html_parts_escape_every_sender_field() -> None:
     item = {"receipt_no": evil("receipt_no"), "title": evil("title"), "body_chars": 10, "category": evil("category"),
             "document": evil("document"), "flags": ["unreadable", "macro"], "from_body": True,
             "links": [{"url": "https://mail.163.com/large/x", "filename": evil("link"), "expires": evil("expires")}],
-            "excerpt": evil("excerpt"), "version_of": evil("version_of")}
+            "excerpt": evil("excerpt"), "version_of": evil("version_of"), "awaiting_file": False}
     data = {"sender": evil("sender"), "sender_name": evil("sender_name"), "subject": evil("subject"),
             "received_at": "2026-11-23 09:00", "unit": None, "unit_type": None, "suggested_unit": evil("suggested"),
             "year": 2026, "month": 11, "count": None, "quota": None, "submissions": [item],
@@ -322,13 +322,19 @@ def test_html_parts_escape_every_sender_field() -> None:
 
     digest_item = {"receipt_no": evil("d_receipt"), "title": evil("d_title"), "unit": None, "sender": evil("d_sender"),
                    "received_at": "2026-11-23 09:00", "category": evil("d_category"), "body_chars": 1,
-                   "flags": ["large_attachment_link"], "excerpt": evil("d_excerpt"), "review_status": "pending"}
-    _, text, html = render_mail(CONFIG, "digest", group=evil("group"), items=[digest_item],
+                   "flags": ["large_attachment_link"], "excerpt": evil("d_excerpt"), "review_status": "pending",
+                   "paragraphs": [], "awaiting_file": True, "document": None, "document_size": 0,
+                   "links": [{"url": evil("d_url"), "filename": evil("d_link"), "expires": evil("d_expires")}],
+                   "attached": evil("d_attached"), "over_budget": False}
+    body_only = {**digest_item, "paragraphs": [evil("d_para")], "links": [], "attached": None, "over_budget": True,
+                 "document": evil("d_document"), "document_size": 1}
+    _, text, html = render_mail(CONFIG, "digest", group=evil("group"), items=[digest_item, body_only],
+                                attach_mb="10",
                                 token="MB-" + "A" * 32, digest_no=1, address=evil("address"), days=14,
                                 two_stage=True, channels=[{"id": "web", "name": evil("channel"), "aliases": [evil("alias")]}],
                                 example=evil("example"))
     _check(text, html, ["d_receipt", "d_title", "d_sender", "d_category", "d_excerpt", "group", "channel", "alias",
-                        "example"])
+                        "example", "d_url", "d_link", "d_expires", "d_attached", "d_para", "d_document"])
 
     results = [{"line": evil("line"), "verb": "adopt", "receipt_no": evil("r_no"), "title": evil("r_title"),
                 "channels": [evil("r_channel")], "on": "2026-11-23", "error": None},
@@ -344,7 +350,8 @@ def test_html_parts_escape_every_sender_field() -> None:
 
 def subject_of(title: str) -> str:
     item = {"receipt_no": "SMX-2026-11-0001", "title": title, "body_chars": 1, "category": "动态信息",
-            "document": None, "flags": [], "links": [], "from_body": True, "excerpt": "", "version_of": None}
+            "document": None, "flags": [], "links": [], "from_body": True, "excerpt": "", "version_of": None,
+            "awaiting_file": False}
     subject, _, _ = render_mail(CONFIG, "receipt", sender="a@x.example", sender_name="", subject="回执：恭喜您中奖",
                                 received_at="", unit=None, unit_type=None, suggested_unit=None, year=2026, month=11,
                                 count=None, quota=None, submissions=[item], attachments=[], contact="",

@@ -102,7 +102,7 @@ CONFIG = from_dict({"smtp": {"from": "三门峡市科协 <smxskx@163.com>"}, "re
 def receipt(**changes) -> dict:  # type: ignore[no-untyped-def]
     item = {"receipt_no": "SMX-2026-11-0001", "title": "卢氏县科协开展科普活动", "body_chars": 512,
             "category": "动态信息", "document": "稿件.docx", "flags": [], "links": [], "from_body": False,
-            "excerpt": "", "version_of": None}
+            "excerpt": "", "version_of": None, "awaiting_file": False}
     data = {"sender": "lsxkx@163.com", "sender_name": "张喆", "subject": "【卢氏县科协】稿件",
             "received_at": "2026-11-23 09:00", "unit": "卢氏县科协", "unit_type": "县（市、区）科协",
             "suggested_unit": None, "year": 2026, "month": 11, "count": 3, "quota": 5,
@@ -140,12 +140,12 @@ def test_html_in_a_title_is_escaped_and_long_titles_stay_one_line() -> None:
 def test_missing_unit_problems_and_links_are_explained() -> None:
     data = receipt(unit=None, unit_type=None, count=None, quota=None, suggested_unit="卢氏县科协",
                    flags=["no_text", "unreadable", "large_attachment_link", "resubmission"], version_of="旧标题",
-                   links=[{"url": "https://mail.163.com/large/abc", "filename": "视频.mp4", "expires": "2026年12月7日到期"}])
+                   links=[{"url": "https://mail.163.com/large/abc", "filename": "视频.mp4", "expires": "2026年12月7日"}])
     _, text, html = render_mail(CONFIG, "receipt", **data)
     for part in (text, html):
         assert "报送单位：未识别" in part and "尚未在信息员登记表中登记" in part and "系统推测您来自：卢氏县科协" in part
         assert "已损坏或无法打开" in part
-        assert "超大附件下载链接《视频.mp4》（2026年12月7日到期）" in part and "作为附件重新发送" in part
+        assert "另含超大附件“视频.mp4”（下载链接有效期至2026年12月7日）" in part and "作为附件回复本邮件" in part
         assert "此前来稿《旧标题》" in part
         assert "月度任务" not in part
     _, body_text, _ = render_mail(CONFIG, "receipt", **receipt(document=None, from_body=True, excerpt="为深入贯彻"))

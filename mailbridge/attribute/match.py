@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
-from mailbridge.ledger.models import Address, Message, Submission, Unit
+from mailbridge.ledger.models import AWAITING_FILE, SUPERSEDED, Address, Message, Submission, Unit
 from mailbridge.parse.authres import verdicts
 from mailbridge.parse.mime import ParsedMail
 
@@ -87,8 +87,12 @@ def similarity(a: str, b: str) -> float:
 
 
 def link_version(s: Session, config: Config, sub: Submission, received_at) -> None:  # type: ignore[no-untyped-def]
-    """Make `sub` the newest version of a near-identical earlier article of the same unit."""
-    if sub.unit_id is None:
+    """Make `sub` the newest version of a near-identical earlier article of the same unit.
+
+    A submission waiting for its 超大附件 file is no article yet: it is neither linked here (two
+    cover notes alike are not versions of one article) nor linked to; `complete_waiting` links it.
+    """
+    if sub.unit_id is None or sub.status == AWAITING_FILE:
         return
     since = received_at - timedelta(days=config.attribution.resubmission_days)
     earlier = s.scalars(
@@ -96,7 +100,7 @@ def link_version(s: Session, config: Config, sub: Submission, received_at) -> No
             Submission.unit_id == sub.unit_id,
             Submission.id != sub.id,
             Submission.message_row_id != sub.message_row_id,
-            Submission.status != "superseded",
+            Submission.status.not_in((SUPERSEDED, AWAITING_FILE)),
             Message.received_at >= since,
             Message.received_at <= received_at,
         )
@@ -109,9 +113,48 @@ def link_version(s: Session, config: Config, sub: Submission, received_at) -> No
             best, score = other, value
     if best is None or score < config.attribution.similarity:
         return
-    best.status = "superseded"
-    sub.version_of = best.version_of or best.id
-    sub.flags = sorted(set(sub.flags) | {"resubmission"})
+    _supersede(best, sub, "resubmission")
+
+
+def _supersede(old: Submission, new: Submission, flag: str) -> None:
+    old.status = SUPERSEDED
+    new.version_of = old.version_of or old.id
+    new.flags = sorted(set(new.flags) | {flag})
+
+
+def complete_waiting(s: Session, config: Config, subs: list[Submission], received_at) -> None:  # type: ignore[no-untyped-def]
+    """The documents of a later mail of the same unit are the files its waiting (超大附件)
+    submissions lacked: each waiting one, oldest first, becomes an earlier version of one document
+    (flag `file_arrived`), the one whose name or title is closest to the link's file name.
+
+    Within attribution.resubmission_days, as for revisions; waiting ones of other units, or with
+    no document left to match, keep waiting.
+    """
+    docs = [sub for sub in subs if sub.document_id is not None and sub.unit_id is not None
+            and sub.version_of is None]
+    if not docs:
+        return
+    since = received_at - timedelta(days=config.attribution.resubmission_days)
+    waiting = list(s.scalars(
+        select(Submission).join(Message, Submission.message_row_id == Message.id).where(
+            Submission.unit_id == docs[0].unit_id,
+            Submission.status == AWAITING_FILE,
+            Submission.message_row_id != docs[0].message_row_id,
+            Message.received_at >= since,
+            Message.received_at <= received_at,
+        ).order_by(Message.received_at, Submission.id)))
+    for old in waiting:
+        if not docs:
+            return
+        names = [unit_key(link.get("filename", "").rsplit(".", 1)[0]) for link in old.links or []]
+        best = max(docs, key=lambda d: max((similarity(n, unit_key(_doc_name(d))) for n in names if n), default=0.0))
+        docs.remove(best)
+        _supersede(old, best, "file_arrived")
+
+
+def _doc_name(sub: Submission) -> str:
+    name = sub.document.filename if sub.document is not None else ""
+    return (name.rsplit(".", 1)[0] + " " + (sub.title or "")).strip()
 
 
 def attribute(s: Session, config: Config, message: Message, subs: list[Submission],
@@ -136,6 +179,8 @@ def attribute(s: Session, config: Config, message: Message, subs: list[Submissio
         else:
             sub.flags = sorted(set(sub.flags) | flags)
             sub.suggested_unit_id = suggestion.id if suggestion else None
+    if unit is not None:
+        complete_waiting(s, config, subs, message.received_at)
 
 
 def rebind(s: Session, config: Config, address: str, unit: Unit) -> int:

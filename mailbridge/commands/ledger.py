@@ -140,7 +140,8 @@ def _write_ledger(app, subs: list[Submission], path: Path, month: str | None) ->
     rows = []
     for sub in subs:
         adoptions = sorted(sub.adoptions, key=lambda a: (a.adopted_on, a.id))
-        note = "已被新版本替代" if sub.status == "superseded" else ("修改稿" if sub.version_of else "")
+        note = {"superseded": "已被新版本替代", "awaiting_file": "待补交"}.get(sub.status) or (
+            "修改稿" if sub.version_of else "")
         rows.append([sub.receipt_no, sub.unit.name if sub.unit else "", sub.title, sub.body_chars,
                      app.config.category_name(sub.category) or "",
                      sub.message.received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), sub.message.sender or "",

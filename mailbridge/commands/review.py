@@ -112,6 +112,21 @@ def approve_cmd(app, submission: str, note: str | None, by: str | None) -> None:
         click.echo(f"{_title(sub)}: approved")
 
 
+@click.command("accept-body")
+@click.argument("submission")
+@click.option("--note", help="Why (optional); kept in the audit trail.")
+@by_option
+@click.pass_obj
+def accept_body_cmd(app, submission: str, note: str | None, by: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Count a submission waiting for its 超大附件 file (待补交) from its mail body instead."""
+    from mailbridge.review import decisions
+
+    with app.db.session() as s:
+        sub = decisions.find_submission(s, submission)
+        decisions.accept_body(s, app.config, sub, _actor(by), "cli", note)
+        click.echo(f"{_title(sub)}: body accepted as the article; it counts now")
+
+
 WAITING = ("pending", "reviewed", "approved")
 
 

@@ -134,6 +134,23 @@ class Attachment(Base):
     message: Mapped[Message] = relationship(back_populates="attachments")
 
 
+# Submission.status values. A body-only mail whose article sits behind a 超大附件 download link is
+# `awaiting_file` (shown to clerks as 待补交) until the file arrives in a later mail of the unit
+# (attribute/match.py complete_waiting: it then becomes `superseded` by that version) or a
+# reviewer accepts the body (review/decisions.py accept_body: it becomes `received`).
+RECEIVED = "received"
+SUPERSEDED = "superseded"
+AWAITING_FILE = "awaiting_file"
+# The statuses that count toward anything (quota, scorecard, 通报, progress, reminders); a
+# superseded version counts as part of its article, which counts once (ledger/queries.py).
+COUNTED_STATUSES = (RECEIVED, SUPERSEDED)
+
+
+def counted(status: str) -> bool:
+    """Whether a submission of this status counts (see COUNTED_STATUSES)."""
+    return status in COUNTED_STATUSES
+
+
 class Submission(Base):
     """One article: a document attachment, or the body of a mail that had none."""
 
@@ -151,7 +168,7 @@ class Submission(Base):
     suggested_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     # A resubmission points at the first version; only the newest version of an article counts.
     version_of: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="received")
+    status: Mapped[str] = mapped_column(String(20), default=RECEIVED)  # RECEIVED | SUPERSEDED | AWAITING_FILE
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     links: Mapped[list[dict]] = mapped_column(JSON, default=list)  # large-attachment downloads
     problem: Mapped[str | None] = mapped_column(Text)  # why no text came out, for the receipt
@@ -197,7 +214,7 @@ class Decision(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
-    # first_review | approve | adopt | withdraw | reject
+    # first_review | approve | adopt | withdraw | reject | reopen | accept_body
     action: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str | None] = mapped_column(String(40))
     adopted_on: Mapped[date | None] = mapped_column(Date)

@@ -7,7 +7,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
-from mailbridge.ledger.models import Address, Submission, Unit
+from mailbridge.ledger.models import COUNTED_STATUSES, Address, Submission, Unit
 
 
 def quota_of(config: Config, unit: Unit) -> int | None:
@@ -19,10 +19,12 @@ def quota_of(config: Config, unit: Unit) -> int | None:
 
 
 def articles_in_month(s: Session, unit_id: int, month: str) -> int:
-    """Articles a unit sent in a month (YYYY-MM, local time): versions of one article count once."""
+    """Articles a unit sent in a month (YYYY-MM, local time): versions of one article count once;
+    a submission still waiting for its file (not COUNTED_STATUSES) counts not at all."""
     article = func.coalesce(Submission.version_of, Submission.id)
     return s.scalar(
-        select(func.count(distinct(article))).where(Submission.unit_id == unit_id, Submission.month == month)
+        select(func.count(distinct(article))).where(Submission.unit_id == unit_id, Submission.month == month,
+                                                    Submission.status.in_(COUNTED_STATUSES))
     ) or 0
 
 
@@ -31,7 +33,8 @@ def articles_per_unit_month(s: Session, months: Iterable[str]) -> dict[tuple[int
     article = func.coalesce(Submission.version_of, Submission.id)
     rows = s.execute(
         select(Submission.unit_id, Submission.month, func.count(distinct(article)))
-        .where(Submission.unit_id.is_not(None), Submission.month.in_(list(months)))
+        .where(Submission.unit_id.is_not(None), Submission.month.in_(list(months)),
+               Submission.status.in_(COUNTED_STATUSES))
         .group_by(Submission.unit_id, Submission.month)
     )
     return {(unit_id, month): count for unit_id, month, count in rows}

@@ -4,16 +4,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config, MailboxConfig
 from mailbridge.errors import ConfigError, TransientError
-from mailbridge.ledger.models import Message, Submission, utcnow
+from mailbridge.ledger.models import AWAITING_FILE, Address, Message, Submission, utcnow
 from mailbridge.ledger.queries import articles_in_month, quota_of
-from mailbridge.notify import outbox
+from mailbridge.notify import outbox, roster_form
 from mailbridge.notify.compose import compose, from_address, one_address
-from mailbridge.render import render_mail
+from mailbridge.parse.article import clean_subject
+from mailbridge.parse.html import expiry_words
 from mailbridge.parse.mime import ParsedMail
+from mailbridge.render import render_mail
 
 log = logging.getLogger(__name__)
 UNDELIVERABLE = "address not deliverable"
@@ -71,7 +74,8 @@ def receipt_data(s: Session, config: Config, row: Message, subs: list[Submission
     by_id = {sub.id: sub for sub in subs}
     return {
         "sender": row.sender,
-        "sender_name": row.sender_name or "",
+        # The roster's name of the officer, not the mail's display name (a QQ nickname, say).
+        "sender_name": _officer_name(s, row.sender) or row.sender_name or "",
         "subject": row.subject or "",
         "received_at": local.strftime("%Y-%m-%d %H:%M"),
         "unit": unit.name if unit else None,
@@ -84,14 +88,18 @@ def receipt_data(s: Session, config: Config, row: Message, subs: list[Submission
         "submissions": [
             {
                 "receipt_no": sub.receipt_no,
-                "title": sub.title,
+                # Without the sender's Re:/转发:/投稿： marks (a document's own title may carry them).
+                "title": clean_subject(sub.title) if sub.title else sub.title,
                 "body_chars": sub.body_chars,
                 "category": config.category_name(sub.category),
                 "document": sub.document.filename if sub.document else None,
                 "flags": list(sub.flags or []),
-                "links": list(sub.links or []),
+                "links": [dict(link, expires=expiry_words(link.get("expires", ""), local))
+                          for link in sub.links or []],
                 "from_body": sub.document_id is None,
-                "excerpt": sub.text[:80],
+                "awaiting_file": sub.status == AWAITING_FILE,
+                # One line: the template makes a "※" bullet of every line it is given.
+                "excerpt": " ".join(sub.text.split())[:80],
                 "version_of": _first_title(s, sub, by_id),
             }
             for sub in subs
@@ -103,6 +111,14 @@ def receipt_data(s: Session, config: Config, row: Message, subs: list[Submission
         "contact": config.receipts.contact,
         "address": box.username if (box := _mailbox(config, row)) else from_address(config),
     }
+
+
+def _officer_name(s: Session, sender: str | None) -> str | None:
+    if not sender:
+        return None
+    found = s.scalar(select(Address).where(Address.address == sender.lower(), Address.active.is_(True)))
+    officer = found.officer if found is not None else None
+    return officer.name if officer is not None and officer.active and officer.name else None
 
 
 def _first_title(s: Session, sub: Submission, by_id: dict[int, Submission]) -> str | None:
@@ -138,7 +154,12 @@ def _enqueue(s: Session, config: Config, row: Message, mail: ParsedMail, subs: l
         if reason.startswith(UNDELIVERABLE):  # the clerk may want to answer by hand: say why not
             row.reason = f"no receipt: {reason}"[:1000]
         return False
-    subject, text, html = render_mail(config, "receipt", **receipt_data(s, config, row, subs))
-    msg = compose(config, [one_address(row.sender)], subject, text, html, auto="auto-replied",
+    data = receipt_data(s, config, row, subs)
+    subject, text, html = render_mail(config, "receipt", **data)
+    to = one_address(row.sender)
+    msg = compose(config, [to], subject, text, html, auto="auto-replied",
                   in_reply_to=row.message_id, references=mail.references)
+    if not data["unit"]:  # the receipt asks an unknown sender for the form: it comes with it
+        msg.add_attachment(roster_form.roster_form(config, data["address"], to), *roster_form.DOCX,
+                           filename=roster_form.filename(config, data["address"]))
     return outbox.enqueue(s, f"receipt:{row.id}", "receipt", msg, message_row_id=row.id)  # caps: why_not

@@ -13,7 +13,7 @@ from mailbridge.parse.mime import ParsedMail, Part
 # All the leading marks in one pass: the possessive `*+` never gives back a mark it took, so the
 # match is linear. (Stripping one mark per `sub` was quadratic: `Re: ` x 120,000 took 75 s.)
 _PREFIXES = re.compile(
-    r"(?:\s*+(?:(?:转发|轉發|回复|回覆|答复|fwd?|fw|re|aw|wg|tr)\s*[:：]"
+    r"(?:\s*+(?:(?:转发|轉發|回复|回覆|答复|fwd?|fw|re|aw|wg|tr|投稿|来稿|供稿|报送|稿件)\s*[:：]"
     r"|[【\[〔［](?:[^】\]〕］]{1,30})[】\]〕］]"
     r"|[^\s:：，,。]{2,24}(?:科协|学会|協會|协会|研究会|科学技术协会)\s*[:：]))*+",
     re.I,
@@ -41,6 +41,12 @@ class Draft:
     def body_chars(self) -> int:
         return count_chars(self.text)
 
+    @property
+    def awaiting_file(self) -> bool:
+        """A body-only draft of a mail with 超大附件 links: the article is the linked file, not
+        this (cover-note) body, so it waits for the file (ledger status `awaiting_file`)."""
+        return self.document is None and bool(self.links)
+
 
 def count_chars(text: str) -> int:
     """Non-whitespace characters: how the notices count the length of an article."""
@@ -48,7 +54,8 @@ def count_chars(text: str) -> int:
 
 
 def clean_subject(subject: str) -> str:
-    """The subject without forwarding marks and unit prefixes (`转发:`, `Fw:`, `【XX县科协】`)."""
+    """The subject without forwarding marks, submission marks and unit prefixes (`转发:`, `Fw:`,
+    `投稿：`, `【XX县科协】`)."""
     marks = _PREFIXES.match(subject)
     text = subject[marks.end() if marks else 0 :].strip()
     return text or subject.strip()

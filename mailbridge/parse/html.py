@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from html import unescape
 
 from mailbridge.parse import bounds
@@ -27,7 +28,34 @@ _EXPIRY = re.compile(
     r"|到期时间[:：]\s{0,3}(\S{1,40}(?:\s{1,3}\d{1,2}:\d{2})?|无限期)"
     r"|(\d{1,4}\s{0,3}天)后?(?:过期|到期)"
 )
+# 163's "推荐客户端极速下载" beside the file: an advert for its Mail Master client, not the file.
+_CLIENT_PROMO = re.compile(r"bigattachMasterDownLoad|mailmaster", re.I)
+_ACTION_WORDS = re.compile(r"下载|查看下载信息|进入下载页面|点击下载|download", re.I)
 _MENTIONS_LARGE = re.compile(r"超大附件|到期|过期|中转站|large attachment", re.I)
+
+
+_EXPIRY_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日(?:\s*(\d{1,2}):(\d{2}))?")
+_EXPIRY_DAYS = re.compile(r"(\d{1,4})\s*天")
+
+
+def expiry_words(expires: str, received: datetime) -> str:
+    """A link's expiry as its reader writes it after "有效期至": "2026年9月24日 15:30".
+
+    `expires` is what `large_links` found: a date (163 "2026年09月24日 15:30 到期", QQ
+    "到期时间：…"), a count of days from arrival (`received`, local time: "30天后过期") or
+    "无限期"; anything else is given as found, empty stays empty.
+    """
+    expires = (expires or "").strip()
+    date = _EXPIRY_DATE.search(expires)
+    if date:
+        year, month, day, hour, minute = date.groups()
+        words = f"{int(year)}年{int(month)}月{int(day)}日"
+        return f"{words} {int(hour)}:{minute}" if hour else words
+    days = _EXPIRY_DAYS.fullmatch(expires)
+    if days and int(days.group(1)) <= 3650:
+        end = received + timedelta(days=int(days.group(1)))
+        return f"{end.year}年{end.month}月{end.day}日 {end.hour}:{end.minute:02d}"
+    return expires
 
 
 @dataclass
@@ -133,10 +161,18 @@ def _read(html: str) -> tuple[str, list[LargeLink]]:
             continue
         if not (_large_host(href) or ("download" in anchor.attrs and mentions_large)):
             continue
-        name = anchor.attrs.get("filename") or normalise("".join(anchor.text)).replace("\n", " ")
-        if any(link.url == href for link in links):
+        if _CLIENT_PROMO.search(href) or _CLIENT_PROMO.search(anchor.attrs.get("class", "")):
             continue
-        links.append(LargeLink(url=href, filename=name.strip()))
+        # 163 links one file three times (icon, name, 下载 with download=NAME): the name is the file's.
+        name = (anchor.attrs.get("filename") or anchor.attrs.get("download")
+                or normalise("".join(anchor.text)).replace("\n", " ")).strip()
+        if _ACTION_WORDS.fullmatch(name):
+            name = ""
+        same = next((link for link in links if link.url == href), None)
+        if same is not None:
+            same.filename = same.filename or name
+            continue
+        links.append(LargeLink(url=href, filename=name))
     if links:
         expiries = [m.group(1) or m.group(2) or m.group(3) for m in _EXPIRY.finditer(full)]
         for i, link in enumerate(links):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, CompoundSelect
 
 from mailbridge.ledger.db import Database
-from mailbridge.ledger.models import Attachment, Counter, Message, Submission, utcnow
+from mailbridge.ledger.models import AWAITING_FILE, RECEIVED, Attachment, Counter, Message, Submission, utcnow
 from mailbridge.parse import mime
 from mailbridge.parse.article import Draft
 from mailbridge.sources.sink import Fingerprint, Origin
@@ -130,6 +130,7 @@ def add_submission(s: Session, row: Message, draft: Draft, by_sha: dict[str, Row
         links=[vars(link) for link in draft.links],
         problem=draft.problem,
         month=month,
+        status=AWAITING_FILE if draft.awaiting_file else RECEIVED,
     )
     s.add(sub)
     return sub

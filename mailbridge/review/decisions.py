@@ -7,6 +7,9 @@ the transaction. States of `Submission.review_status`:
     pending --first_review--> reviewed --approve--> approved      (only when review.two_stage)
     pending | approved --adopt--> adopted --withdraw (last channel)--> pending | approved
     pending | reviewed | approved --reject--> rejected --reopen--> pending
+
+`accept_body` decides on `Submission.status`, not the review: a submission waiting for its
+超大附件 file (awaiting_file, 待补交) is counted from its mail body instead (-> received).
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
 from mailbridge.errors import MailbridgeError
-from mailbridge.ledger.models import Adoption, Decision, Submission
+from mailbridge.ledger.models import AWAITING_FILE, RECEIVED, Adoption, Decision, Submission
 from mailbridge.review.routing import group_for
 from mailbridge.score.profile import Channel, load_profile
 
@@ -30,7 +33,8 @@ class DecisionError(MailbridgeError):
 
     Codes: unknown_submission, unknown_channel, no_channel, superseded, already_rejected,
     already_adopted, already_reviewed, already_approved, not_reviewed, not_approved,
-    not_two_stage, not_adopted, not_rejected, bad_date; and from mail replies not_allowed, not_in_digest.
+    not_two_stage, not_adopted, not_rejected, bad_date, awaiting_file, not_awaiting_file; and from mail replies
+    not_allowed, not_in_digest.
     """
 
     exit_code = 2
@@ -104,6 +108,9 @@ def adopt(s: Session, config: Config, sub: Submission, channels: list[str], on: 
     Returns the adoptions of the channels asked for; `recorded_now` is True on those added now.
     """
     _not_superseded(s, sub)
+    if sub.status == AWAITING_FILE:  # adopted, it would still count for nothing: say so instead
+        _refuse(sub, "awaiting_file", "its article is behind a 超大附件 link and has not arrived; accept the body "
+                                      "first (mailbridge accept-body) or adopt the unit's file when it comes.")
     if not channels:
         _refuse(sub, "no_channel", "name at least one channel to adopt it by.")
     wanted = list(dict.fromkeys(channel_for(config, c).id for c in channels))
@@ -210,5 +217,18 @@ def approve(s: Session, config: Config, sub: Submission, actor: str, via: str, n
         _refuse(sub, "already_approved", "it was approved already.")
     decision = _record(s, config, sub, "approve", actor, via, note=note)
     sub.review_status = "approved"
+    s.flush()
+    return decision
+
+
+def accept_body(s: Session, config: Config, sub: Submission, actor: str, via: str,
+                note: str | None = None) -> Decision:
+    """A reviewer accepts the mail body of a submission waiting for its 超大附件 file as the
+    article: it counts from now on (quota, scorecard, 通报) as if it had come complete."""
+    _not_superseded(s, sub)
+    if sub.status != AWAITING_FILE:
+        _refuse(sub, "not_awaiting_file", "it is not waiting for a file (待补交); its body counts already.")
+    decision = _record(s, config, sub, "accept_body", actor, via, note=note)
+    sub.status = RECEIVED
     s.flush()
     return decision

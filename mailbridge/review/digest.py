@@ -11,6 +11,7 @@ submission is listed in exactly one digest, and a digest is never lost or sent t
 from __future__ import annotations
 
 import logging
+import mimetypes
 from collections import defaultdict
 from datetime import timedelta
 
@@ -18,11 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from mailbridge.config import Config, ReviewGroup
+from mailbridge.ledger.archive import Archive
 from mailbridge.ledger.db import Database
-from mailbridge.ledger.models import Digest, Message, Submission, utcnow
+from mailbridge.ledger.models import AWAITING_FILE, Digest, Message, Submission, utcnow
 from mailbridge.ledger.records import iso
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose, from_address
+from mailbridge.parse.html import expiry_words
 from mailbridge.render import render_mail
 from mailbridge.review import tokens
 from mailbridge.review.routing import group_for
@@ -38,7 +41,7 @@ def waiting(s: Session, config: Config) -> list[Submission]:
         select(Submission).join(Message, Submission.message_row_id == Message.id)
         .where(Submission.digest_id.is_(None), Submission.status != "superseded",
                Submission.review_status.in_(("pending", "reviewed")), Message.received_at >= since)
-        .options(selectinload(Submission.unit), selectinload(Submission.message))
+        .options(selectinload(Submission.unit), selectinload(Submission.message), selectinload(Submission.document))
         .order_by(Submission.id)))
 
 
@@ -60,9 +63,13 @@ def enqueue_digests(db: Database, config: Config) -> dict[str, int]:
             for sub in subs:
                 sub.digest_id = digest.id
             items = _items(config, subs)
+            files = _attach(config, subs, items)
             for n, address in enumerate(recipients(config, group), start=1):
                 token = tokens.issue(s, digest, address, config.review.token_days)
                 msg = _compose(config, group, digest, items, address, token)
+                for name, data in files:
+                    maintype, _, subtype = (mimetypes.guess_type(name)[0] or "application/octet-stream").partition("/")
+                    msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
                 outbox.enqueue(s, f"digest:{digest.id}:{n}", "digest", msg)
             counts[group_id] = len(subs)
     return counts
@@ -73,6 +80,29 @@ def recipients(config: Config, group: ReviewGroup) -> list[str]:
     when the group has no reviewers of its own)."""
     leaders = group.leaders if config.review.two_stage or not group.addresses else []
     return list(dict.fromkeys([*group.addresses, *leaders]))
+
+
+def _attach(config: Config, subs: list[Submission], items: list[dict]) -> list[tuple[str, bytes]]:
+    """The listed documents to attach, in order, while they fit `review.digest_attach_mb` together;
+    each item says whether its document is attached (`attached`: its name in the mail) or over the
+    budget (`over_budget`). A document no longer in the archive is neither: the item says nothing."""
+    budget = int(config.review.digest_attach_mb * 1024 * 1024)
+    archive = Archive(config.storage.dir)
+    used, files = 0, []
+    for sub, item in zip(subs, items):
+        doc = sub.document
+        if doc is None:
+            continue
+        path = archive.file_path(doc.sha256)
+        if not path.is_file():
+            continue
+        if used + doc.size > budget:
+            item["over_budget"] = True
+            continue
+        used += doc.size
+        item["attached"] = f"{sub.receipt_no} {doc.filename}"
+        files.append((item["attached"], path.read_bytes()))
+    return files
 
 
 def _items(config: Config, subs: list[Submission]) -> list[dict]:
@@ -87,7 +117,17 @@ def _items(config: Config, subs: list[Submission]) -> list[dict]:
         "body_chars": sub.body_chars,
         "flags": list(sub.flags or []),
         "excerpt": " ".join(sub.text.split())[:120],
+        # A body-only article in full, by paragraph: there is no document to attach.
+        "paragraphs": [p for p in sub.text.splitlines() if p.strip()] if sub.document_id is None else [],
         "review_status": sub.review_status,
+        "awaiting_file": sub.status == AWAITING_FILE,
+        "document": sub.document.filename if sub.document is not None else None,
+        "document_size": sub.document.size if sub.document is not None else 0,
+        "links": [{"url": link.get("url", ""), "filename": link.get("filename", ""),
+                   "expires": expiry_words(link.get("expires", ""), sub.message.received_at.astimezone(zone))}
+                  for link in sub.links or []],
+        "attached": None,
+        "over_budget": False,
     } for sub in subs]
 
 
@@ -96,7 +136,7 @@ def _compose(config: Config, group: ReviewGroup, digest: Digest, items: list[dic
     profile = load_profile(config)
     subject, text, html = render_mail(
         config, "digest", group=group.name, items=items, token=token, digest_no=digest.id,
-        two_stage=config.review.two_stage, address=address,
+        two_stage=config.review.two_stage, address=address, attach_mb=f"{config.review.digest_attach_mb:g}",
         days=config.review.token_days, example=items[0]["receipt_no"],
         channels=[{"id": c.id, "name": c.name, "aliases": c.aliases} for c in profile.channels])
     return compose(config, [address], subject, text, html, reply_to=from_address(config))

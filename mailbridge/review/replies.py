@@ -3,6 +3,7 @@
     采用 SMX-2026-09-0012 网站 公众号          adopt by channels (date: today, or 2026-09-20 / 9月20日)
     不采用 SMX-2026-09-0013 内容与本市无关      reject, with a note to the unit
     初审 SMX-2026-09-0014 / 批准 SMX-2026-09-0014   two-stage review
+    收录正文 SMX-2026-09-0015                   count a 待补交 (超大附件) submission from its body
 
 A reply decides only when review/trust.py grants it: one token, the one sent to this address,
 and DKIM where the server checks it; each line then only on the submissions of that token's
@@ -39,6 +40,7 @@ VERBS = {  # longest first: 不采用 must not be read as 采用
     "初审通过": "first_review", "初审": "first_review",
     "审核通过": "approve", "批准": "approve", "同意": "approve",
     "采用": "adopt", "录用": "adopt",
+    "收录正文": "accept_body", "正文收录": "accept_body",
 }
 _VERB = re.compile("^(" + "|".join(VERBS) + r")(?=[\s:,、;]|[A-Za-z0-9]|$)")
 _REF = re.compile(r"^([A-Z0-9]{1,12}-\d{4}-\d{2}-\d{3,}|\d{1,9})$", re.I)
@@ -194,5 +196,7 @@ def _apply(s: Session, config: Config, sub: Submission, actor: str, command: Com
         decisions.reject(s, config, sub, actor, "mail", note)
     elif command.verb == "first_review":
         decisions.first_review(s, config, sub, actor, "mail", note)
+    elif command.verb == "accept_body":
+        decisions.accept_body(s, config, sub, actor, "mail", note)
     else:
         decisions.approve(s, config, sub, actor, "mail", note)

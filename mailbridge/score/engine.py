@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mailbridge.config import Config
-from mailbridge.ledger.models import Submission, Unit
+from mailbridge.ledger.models import Submission, Unit, counted
 from mailbridge.ledger.queries import articles_per_unit_month, quota_of
 from mailbridge.score.period import Period
 from mailbridge.score.profile import Profile, load_profile
@@ -107,7 +107,7 @@ def _articles(s: Session, config: Config, period: Period) -> dict[int, list[Arti
     for group in versions.values():
         newest = max(group, key=lambda v: (v.status != "superseded", v.id))
         arrived = newest.message.received_at.astimezone(zone).date()
-        if not (period.start <= arrived <= period.end) or newest.unit_id is None:
+        if not counted(newest.status) or not (period.start <= arrived <= period.end) or newest.unit_id is None:
             continue
         adoptions: dict[str, date] = {}
         for version in sorted(group, key=lambda v: v.id):
