@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
 from mailbridge.ledger.models import Address, Message, Submission, Unit
+from mailbridge.ledger.vocab import SubmissionStatus
 from mailbridge.parse.authres import verdicts
 from mailbridge.parse.mime import ParsedMail
 
@@ -96,7 +97,7 @@ def link_version(s: Session, config: Config, sub: Submission, received_at) -> No
             Submission.unit_id == sub.unit_id,
             Submission.id != sub.id,
             Submission.message_row_id != sub.message_row_id,
-            Submission.status != "superseded",
+            Submission.status != SubmissionStatus.SUPERSEDED,
             Message.received_at >= since,
             Message.received_at <= received_at,
         )
@@ -109,7 +110,7 @@ def link_version(s: Session, config: Config, sub: Submission, received_at) -> No
             best, score = other, value
     if best is None or score < config.attribution.similarity:
         return
-    best.status = "superseded"
+    best.status = SubmissionStatus.SUPERSEDED
     sub.version_of = best.version_of or best.id
     sub.flags = sorted(set(sub.flags) | {"resubmission"})
 

@@ -20,6 +20,7 @@ from mailbridge.parse.tables import TableFormatError
 from mailbridge.config import CollectionConfig, Config
 from mailbridge.ledger.archive import Archive
 from mailbridge.ledger.models import CollectionReply, Message, Unit
+from mailbridge.ledger.vocab import Disposition
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose
 from mailbridge.notify.receipts import why_not
@@ -143,7 +144,7 @@ def record_reply(s: Session, config: Config, row: Message, mail: ParsedMail, col
     s.flush()
     _enqueue_receipt(s, config, row, mail, collection, unit, reply, imports)
     reason = f"reply to collection {collection.id} ({collection.name}) from {unit.name}" + (" (late)" if late else "")
-    return ("submission" if collection.counts_as_submission else "collection"), reason
+    return (Disposition.SUBMISSION if collection.counts_as_submission else Disposition.COLLECTION), reason
 
 
 def _enqueue_receipt(s: Session, config: Config, row: Message, mail: ParsedMail, collection: CollectionConfig,

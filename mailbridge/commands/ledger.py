@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from mailbridge.errors import ConfigError
 from mailbridge.ledger.models import Message, Submission, Unit
 from mailbridge.ledger.records import iso, message_record, submission_record
+from mailbridge.ledger.vocab import Disposition, SubmissionStatus
 
 # Bidirectional overrides and isolates reorder what the admin reads (CVE-2021-42574 "Trojan Source").
 _BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -140,7 +141,7 @@ def _write_ledger(app, subs: list[Submission], path: Path, month: str | None) ->
     rows = []
     for sub in subs:
         adoptions = sorted(sub.adoptions, key=lambda a: (a.adopted_on, a.id))
-        note = "已被新版本替代" if sub.status == "superseded" else ("修改稿" if sub.version_of else "")
+        note = "已被新版本替代" if sub.status == SubmissionStatus.SUPERSEDED else ("修改稿" if sub.version_of else "")
         rows.append([sub.receipt_no, sub.unit.name if sub.unit else "", sub.title, sub.body_chars,
                      app.config.category_name(sub.category) or "",
                      sub.message.received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), sub.message.sender or "",
@@ -213,7 +214,7 @@ def quarantine_group() -> None:
 @click.pass_obj
 def quarantine_list(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     """List quarantined messages with the reason."""
-    rows = _messages(app, [Message.disposition == "quarantined"])
+    rows = _messages(app, [Message.disposition == Disposition.QUARANTINED])
     zone = app.config.ingest.zone
     if as_json:
         emit_json([message_record(r, zone) for r in rows])

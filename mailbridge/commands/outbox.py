@@ -7,6 +7,7 @@ from sqlalchemy import select
 from mailbridge.commands.ledger import emit_json, emit_table
 from mailbridge.errors import ConfigError, TransientError
 from mailbridge.ledger.models import Outgoing
+from mailbridge.ledger.vocab import OutboxStatus
 
 
 def flush_outbox(app, now: bool = False) -> None:  # type: ignore[no-untyped-def]
@@ -32,7 +33,7 @@ def outbox_group() -> None:
 
 @outbox_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per mail.")
-@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed", "cancelled"]), help="Only this status.")
+@click.option("--status", type=click.Choice([v.value for v in OutboxStatus]), help="Only this status.")
 @click.pass_obj
 def outbox_list(app, as_json: bool, status: str | None) -> None:  # type: ignore[no-untyped-def]
     """Every outgoing mail and its state."""

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from mailbridge.commands.ledger import emit_json, emit_table
 from mailbridge.errors import ConfigError
 from mailbridge.ledger.models import Message, Submission
+from mailbridge.ledger.vocab import ReviewStatus, SubmissionStatus
 
 
 def _actor(by: str | None) -> str:
@@ -112,7 +113,7 @@ def approve_cmd(app, submission: str, note: str | None, by: str | None) -> None:
         click.echo(f"{_title(sub)}: approved")
 
 
-WAITING = ("pending", "reviewed", "approved")
+WAITING = (ReviewStatus.PENDING, ReviewStatus.REVIEWED, ReviewStatus.APPROVED)
 
 
 @click.command("review")
@@ -130,7 +131,7 @@ def review_cmd(app, as_json: bool, group: str | None) -> None:  # type: ignore[n
         raise ConfigError(f"no reviewer group {group!r} (known: {known}).")
     with app.db.session() as s:
         subs = list(s.scalars(select(Submission).where(
-            Submission.review_status.in_(WAITING), Submission.status != "superseded")
+            Submission.review_status.in_(WAITING), Submission.status != SubmissionStatus.SUPERSEDED)
             .options(selectinload(Submission.message), selectinload(Submission.unit)).order_by(Submission.id)))
         rows = []
         for sub in subs:

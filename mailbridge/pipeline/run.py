@@ -14,6 +14,7 @@ from mailbridge.errors import ConfigError, TransientError
 from mailbridge.ledger.archive import Archive
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Message
+from mailbridge.ledger.vocab import Disposition, MessageState
 from mailbridge.notify.receipts import enqueue_receipt
 from mailbridge.parse import mime
 from mailbridge.parse.article import Draft
@@ -71,7 +72,7 @@ class Pipeline:
         else:
             with self.db.session() as s:
                 row = s.get(Message, row_id)
-                if row is None or row.state == "processed":
+                if row is None or row.state == MessageState.PROCESSED:
                     return row.disposition if row else "missing"
                 row.attempts += 1
                 job, attempts = Job(row_id, row.sha256, row.size), row.attempts
@@ -128,7 +129,7 @@ class Pipeline:
     def _commit(self, row_id: int, mail: mime.ParsedMail, drafts: list[Draft]) -> str:
         with self.db.session() as s:
             row = s.get(Message, row_id)
-            if row.state == "processed":
+            if row.state == MessageState.PROCESSED:
                 return row.disposition
             row.sender, row.sender_name, row.subject = mail.sender or None, mail.sender_name or None, mail.subject
             row.message_id = row.message_id or mail.message_id
@@ -137,7 +138,7 @@ class Pipeline:
             writes.add_attachments(s, row, mail.parts)
             disposition, reason, drafts = self.policy.dispose(s, row, mail, drafts, self.answer_imports)
             row.disposition, row.reason = disposition, reason
-            if disposition == "submission":
+            if disposition == Disposition.SUBMISSION:
                 row.dedup_key = row.content_hash
                 by_sha = writes.attachment_ids(s, row) if any(draft.document for draft in drafts) else {}
                 for draft in drafts:  # mail-level flags (invalid_sender) go on each of its submissions
@@ -203,7 +204,7 @@ class Pipeline:
     def resume(self, mailbox: str | None = None) -> int:
         """Process rows a crash left archived but unparsed; returns how many."""
         with self.db.session() as s:
-            query = select(Message.id).where(Message.state == "archived").order_by(Message.id)
+            query = select(Message.id).where(Message.state == MessageState.ARCHIVED).order_by(Message.id)
             if mailbox:
                 query = query.where(Message.mailbox == mailbox)
             pending = list(s.scalars(query))
@@ -217,8 +218,8 @@ class Pipeline:
             row = s.get(Message, row_id)
             if row is None:
                 raise LookupError(row_id)
-            if row.disposition != "quarantined":
-                return row.disposition or "archived"
-            row.state, row.disposition, row.reason, row.attempts = "archived", None, None, 0
+            if row.disposition != Disposition.QUARANTINED:
+                return row.disposition or MessageState.ARCHIVED
+            row.state, row.disposition, row.reason, row.attempts = MessageState.ARCHIVED, None, None, 0
             row.attachments.clear()  # recorded again by the new pass (one held by a cap had them)
         return self.process(row_id)

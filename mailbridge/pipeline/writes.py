@@ -14,6 +14,7 @@ from sqlalchemy.sql.expression import ColumnElement, CompoundSelect
 
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Attachment, Counter, Message, Submission, utcnow
+from mailbridge.ledger.vocab import Disposition, MessageState
 from mailbridge.parse import mime
 from mailbridge.parse.article import Draft
 from mailbridge.sources.sink import Fingerprint, Origin
@@ -68,7 +69,7 @@ def record(db: Database, fp: Fingerprint, origin: Origin, count_attempt: bool = 
                 content_hash=fp.content_hash,
                 size=fp.size,
                 received_at=origin.arrived or utcnow(),
-                state="archived",
+                state=MessageState.ARCHIVED,
                 attempts=1 if count_attempt else 0,
             )).inserted_primary_key[0]
             return row_id, True
@@ -148,7 +149,7 @@ def _next(s: Session, name: str) -> int:
 def finish(row: Message, actions: Mapping[str, str]) -> None:
     """Mark the row processed. `actions`: each mailbox's server-side action; only a mailbox with one
     owes it (imports and action "none" never do)."""
-    row.state = "processed"
+    row.state = MessageState.PROCESSED
     row.processed_at = datetime.now(timezone.utc)
     row.action_pending = row.uid is not None and actions.get(row.mailbox, "none") != "none"
 
@@ -156,6 +157,6 @@ def finish(row: Message, actions: Mapping[str, str]) -> None:
 def quarantine(db: Database, row_id: int, reason: str, actions: Mapping[str, str]) -> str:
     with db.session() as s:
         row = s.get(Message, row_id)
-        row.disposition, row.reason = "quarantined", reason
+        row.disposition, row.reason = Disposition.QUARANTINED, reason
         finish(row, actions)
-    return "quarantined"
+    return Disposition.QUARANTINED

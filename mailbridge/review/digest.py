@@ -21,6 +21,7 @@ from mailbridge.config import Config, ReviewGroup
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Digest, Message, Submission, utcnow
 from mailbridge.ledger.records import iso
+from mailbridge.ledger.vocab import ReviewStatus, SubmissionStatus
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose, from_address
 from mailbridge.render import render_mail
@@ -36,8 +37,8 @@ def waiting(s: Session, config: Config) -> list[Submission]:
     since = utcnow() - timedelta(days=config.review.digest_max_age_days)
     return list(s.scalars(
         select(Submission).join(Message, Submission.message_row_id == Message.id)
-        .where(Submission.digest_id.is_(None), Submission.status != "superseded",
-               Submission.review_status.in_(("pending", "reviewed")), Message.received_at >= since)
+        .where(Submission.digest_id.is_(None), Submission.status != SubmissionStatus.SUPERSEDED,
+               Submission.review_status.in_((ReviewStatus.PENDING, ReviewStatus.REVIEWED)), Message.received_at >= since)
         .options(selectinload(Submission.unit), selectinload(Submission.message))
         .order_by(Submission.id)))
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from mailbridge.config import Config
 from mailbridge.ledger.models import Submission, Unit
 from mailbridge.ledger.queries import articles_per_unit_month, quota_of
+from mailbridge.ledger.vocab import SubmissionStatus
 from mailbridge.score.period import Period
 from mailbridge.score.profile import Profile, load_profile
 from mailbridge.score.rules import Article, Line, UnitFacts, apply
@@ -105,7 +106,7 @@ def _articles(s: Session, config: Config, period: Period) -> dict[int, list[Arti
     zone = config.ingest.zone
     out: dict[int, list[Article]] = defaultdict(list)
     for group in versions.values():
-        newest = max(group, key=lambda v: (v.status != "superseded", v.id))
+        newest = max(group, key=lambda v: (v.status != SubmissionStatus.SUPERSEDED, v.id))
         arrived = newest.message.received_at.astimezone(zone).date()
         if not (period.start <= arrived <= period.end) or newest.unit_id is None:
             continue
