@@ -493,9 +493,10 @@ class Config(_Model):
                              "authserv-id there")
         names = {b.name for b in self.mailboxes}
         for n, route in enumerate(self.review.routes):
-            for box in route.mailboxes:
-                if box not in names:
-                    raise ValueError(f"review.routes[{n}].mailboxes names {box!r}, which is not a configured mailbox")
+            for box_name in route.mailboxes:
+                if box_name not in names:
+                    raise ValueError(f"review.routes[{n}].mailboxes names {box_name!r}, which is not a configured "
+                                     "mailbox")
             for category in route.categories:
                 if category not in self.category_names():
                     raise ValueError(f"review.routes[{n}].categories names {category!r}, which is not a category "

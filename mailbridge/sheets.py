@@ -2,13 +2,24 @@
 sheet names keep to Excel's rules. Used by the scorecard workbook and the clerk's sheets."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 _INVALID = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
 
-def append(sheet: Worksheet, values: list[object]) -> list[Cell]:
+def active(book: Workbook) -> Worksheet:
+    """The one sheet a new workbook opens with (openpyxl types `active` as any sheet, or none)."""
+    sheet = book.active
+    assert isinstance(sheet, Worksheet)
+    return sheet
+
+
+def append(sheet: Worksheet, values: Sequence[Any]) -> list[Cell]:
     """Append a row whose strings stay strings, and return its cells: a title a sender wrote as
     `=HYPERLINK(…)` or `=cmd|…` is text, never a formula (openpyxl makes any str starting with '='
     one). Control characters, which openpyxl refuses and XML 1.0 cannot hold, are dropped.
@@ -18,7 +29,8 @@ def append(sheet: Worksheet, values: list[object]) -> list[Cell]:
     cells = []
     for value in values:
         text = isinstance(value, str)
-        cell = Cell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value) if text else value)
+        # types-openpyxl makes row and column required; openpyxl defaults them (append places the cell).
+        cell = Cell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value) if text else value)  # type: ignore[call-arg]
         if text:
             cell.data_type = "s"
         cells.append(cell)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -87,7 +87,7 @@ def similarity(a: str, b: str) -> float:
     return 2 * len(grams_a & grams_b) / (len(grams_a) + len(grams_b))
 
 
-def link_version(s: Session, config: Config, sub: Submission, received_at) -> None:  # type: ignore[no-untyped-def]
+def link_version(s: Session, config: Config, sub: Submission, received_at: datetime) -> None:
     """Make `sub` the newest version of a near-identical earlier article of the same unit."""
     if sub.unit_id is None:
         return

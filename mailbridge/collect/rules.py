@@ -107,14 +107,13 @@ def reply_of(s: Session, config: Config, row: Message, mail: ParsedMail) -> tupl
         return None  # not sent by its From: address (RFC 7489): credited to no unit, as for articles
     unit = unit_for_address(s, row.sender)
     local_day = row.received_at.astimezone(config.ingest.zone).date()
-    unread = object()
-    form_unit: Unit | None | object = unread
+    form_unit, form_read = None, False
     for collection in config.collections:
         owner = unit
         if owner is None and collection.roster_form:
-            if form_unit is unread:
-                form_unit = _form_unit(s, config, mail)
-            owner = form_unit  # type: ignore[assignment]
+            if not form_read:
+                form_unit, form_read = _form_unit(s, config, mail), True
+            owner = form_unit
         if owner is not None and applies_to(collection, owner) and matches(collection, row, mail, local_day):
             return collection, owner
     return None
@@ -150,7 +149,7 @@ def record_reply(s: Session, config: Config, row: Message, mail: ParsedMail, col
 def _enqueue_receipt(s: Session, config: Config, row: Message, mail: ParsedMail, collection: CollectionConfig,
                      unit: Unit, reply: CollectionReply, imports: bool) -> bool:
     # The receipts' loop protection and daily cap apply as they are (the sender's unit is known).
-    reason = why_not(config, row, mail, [SimpleNamespace(unit_id=unit.id)], imports, s)  # type: ignore[list-item]
+    reason = why_not(config, row, mail, [SimpleNamespace(unit_id=unit.id)], imports, s)
     if reason:
         log.info("message %s: no collection receipt: %s", row.id, reason)
         return False
@@ -159,6 +158,6 @@ def _enqueue_receipt(s: Session, config: Config, row: Message, mail: ParsedMail,
         config, "collection_receipt", collection=collection.name, unit=unit.name, subject=row.subject or "",
         received_at=local.strftime("%Y-%m-%d %H:%M"), due=collection.due.isoformat(), late=reply.late,
         files=reply.files, roster_form=collection.roster_form, contact=config.receipts.contact)
-    msg = compose(config, [row.sender], subject, text, html, auto="auto-replied",
+    msg = compose(config, [row.sender or ""], subject, text, html, auto="auto-replied",
                   in_reply_to=row.message_id, references=mail.references)
     return outbox.enqueue(s, f"collection-receipt:{row.id}", "receipt", msg, message_row_id=row.id)

@@ -34,7 +34,7 @@ def articles_per_unit_month(s: Session, months: Iterable[str]) -> dict[tuple[int
         .where(Submission.unit_id.is_not(None), Submission.month.in_(list(months)))
         .group_by(Submission.unit_id, Submission.month)
     )
-    return {(unit_id, month): count for unit_id, month, count in rows}
+    return {(unit_id, month): count for unit_id, month, count in rows if unit_id is not None}
 
 
 def unit_addresses(s: Session, unit_id: int) -> list[str]:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +21,14 @@ log = logging.getLogger(__name__)
 UNDELIVERABLE = "address not deliverable"
 
 
-def why_not(config: Config, row: Message, mail: ParsedMail, subs: list[Submission],
+class Credited(Protocol):
+    """What why_not reads of a submission (a collection reply passes just its unit)."""
+
+    @property
+    def unit_id(self) -> int | None: ...
+
+
+def why_not(config: Config, row: Message, mail: ParsedMail, subs: Sequence[Credited],
             imports: bool, s: Session) -> str | None:
     """The reason no receipt goes to this mail, or None when one is owed (loop protection first)."""
     rules = config.receipts
@@ -139,6 +148,6 @@ def _enqueue(s: Session, config: Config, row: Message, mail: ParsedMail, subs: l
             row.reason = f"no receipt: {reason}"[:1000]
         return False
     subject, text, html = render_mail(config, "receipt", **receipt_data(s, config, row, subs))
-    msg = compose(config, [one_address(row.sender)], subject, text, html, auto="auto-replied",
+    msg = compose(config, [one_address(row.sender or "")], subject, text, html, auto="auto-replied",
                   in_reply_to=row.message_id, references=mail.references)
     return outbox.enqueue(s, f"receipt:{row.id}", "receipt", msg, message_row_id=row.id)  # caps: why_not

@@ -20,7 +20,8 @@ from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Outgoing, utcnow
 from mailbridge.ledger.vocab import OutboxStatus
 from mailbridge.notify.outbox import AUTOMATIC
-from mailbridge.notify.transport import PartialDelivery, ServerUnavailable, Undeliverable, transport
+from mailbridge.notify.transport import (FileTransport, PartialDelivery, ServerUnavailable, SmtpTransport, Undeliverable,
+                                         transport)
 
 log = logging.getLogger(__name__)
 LEASE = "outbox"
@@ -56,8 +57,8 @@ class Sender:
             return stats
         out = transport(self.config.smtp)
         try:
-            row_id = 0
-            while not (stop and stop.is_set()) and (row_id := self._claim(owner, now, after=row_id)) is not None:
+            row_id: int | None = 0
+            while not (stop and stop.is_set()) and (row_id := self._claim(owner, now, after=row_id or 0)) is not None:
                 # each mail once a flush
                 self._send(out, row_id, stats)
         finally:
@@ -79,11 +80,11 @@ class Sender:
                           .values(status=OutboxStatus.SENDING, attempts=Outgoing.attempts + 1))
             return row_id
 
-    def _send(self, out, row_id: int, stats: FlushStats) -> None:  # type: ignore[no-untyped-def]
+    def _send(self, out: SmtpTransport | FileTransport, row_id: int, stats: FlushStats) -> None:
         """Send one mail and record how it went. Whatever goes wrong with this mail fails this mail
         only: the flush goes on with the next one (one bad address must not hold up every receipt)."""
         with self.db.session() as s:
-            row = s.get(Outgoing, row_id)
+            row = s.get_one(Outgoing, row_id)
             recipients, data, attempts, kind = list(row.recipients), row.data, row.attempts, row.kind
         status, error = self._attempt(out, row_id, kind, recipients, data, attempts)
         if status == OutboxStatus.SENT:
@@ -96,7 +97,7 @@ class Sender:
                 f": {error}" if error else "")
         self._set(row_id, status, error, attempts)
 
-    def _attempt(self, out, row_id: int, kind: str, recipients: list[str], data: bytes,  # type: ignore[no-untyped-def]
+    def _attempt(self, out: SmtpTransport | FileTransport, row_id: int, kind: str, recipients: list[str], data: bytes,
                  attempts: int) -> tuple[str, str | None]:
         """(status, error) of one try; only ServerUnavailable (no mail can go now) escapes."""
         limit = self.config.outbox.max_attempts

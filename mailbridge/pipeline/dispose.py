@@ -43,7 +43,7 @@ class Policy:
             return Disposition.IGNORED, answer_reply(s, self.config, row, mail, imports), []
         if disposition == Disposition.COLLECTION:  # recorded against it (with its receipt)
             row.dedup_key = row.content_hash
-            disposition, reason = record_reply(s, self.config, row, mail, reason, imports=imports)
+            disposition, reason = record_reply(s, self.config, row, mail, reason or "", imports=imports)
             return disposition, reason, []
         if disposition != Disposition.SUBMISSION:
             return disposition, reason, []

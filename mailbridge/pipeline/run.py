@@ -3,7 +3,8 @@ its result committed in one transaction (see the package docstring)."""
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Iterator
+from collections.abc import Generator
+from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -73,7 +74,7 @@ class Pipeline:
             with self.db.session() as s:
                 row = s.get(Message, row_id)
                 if row is None or row.state == MessageState.PROCESSED:
-                    return row.disposition if row else "missing"
+                    return (row.disposition or MessageState.PROCESSED) if row else "missing"
                 row.attempts += 1
                 job, attempts = Job(row_id, row.sha256, row.size), row.attempts
         if attempts > MAX_ATTEMPTS:
@@ -128,9 +129,9 @@ class Pipeline:
 
     def _commit(self, row_id: int, mail: mime.ParsedMail, drafts: list[Draft]) -> str:
         with self.db.session() as s:
-            row = s.get(Message, row_id)
+            row = s.get_one(Message, row_id)
             if row.state == MessageState.PROCESSED:
-                return row.disposition
+                return row.disposition or MessageState.PROCESSED  # a processed row has one
             row.sender, row.sender_name, row.subject = mail.sender or None, mail.sender_name or None, mail.subject
             row.message_id = row.message_id or mail.message_id
             if row.uid is None:  # imports: the arrival time is in the topmost Received header
@@ -161,7 +162,7 @@ class Pipeline:
         return outcome
 
     def ingest_many(self, messages: Iterable[tuple[bytes, Origin, Fingerprint | None]],
-                    parallel: bool = True) -> Iterator[Outcome]:
+                    parallel: bool = True) -> Generator[Outcome, None, None]:
         """ingest() for a stream of (raw, origin, fingerprint or None), outcomes in the same order.
 
         With `parallel`, a worker process parses message k+1 while this one commits message k:
@@ -187,7 +188,7 @@ class Pipeline:
                     parser = worker if worker is not None and job.size < LOCAL_FROM else here
                     parser.submit(job, raw)
                 del raw
-                if held:  # stage 3: commit message k
+                if held and parsed is not None:  # stage 3: commit message k
                     held[0].disposition = self._settle(held[1], parsed)
                     yield held[0]
                 outcome = Outcome(row_id, new, None if isinstance(job, Job) else job, origin)

@@ -59,7 +59,7 @@ def record(db: Database, fp: Fingerprint, origin: Origin, count_attempt: bool = 
             existing = _find(conn, origin, fp)
             if existing is not None:
                 return existing, False
-            row_id = conn.execute(_RECORD, dict(
+            inserted = conn.execute(_RECORD, dict(
                 mailbox=origin.mailbox,
                 folder=origin.folder,
                 uidvalidity=origin.uidvalidity,
@@ -71,8 +71,9 @@ def record(db: Database, fp: Fingerprint, origin: Origin, count_attempt: bool = 
                 received_at=origin.arrived or utcnow(),
                 state=MessageState.ARCHIVED,
                 attempts=1 if count_attempt else 0,
-            )).inserted_primary_key[0]
-            return row_id, True
+            )).inserted_primary_key
+            assert inserted is not None  # an INSERT of one row has its primary key
+            return inserted[0], True
     except IntegrityError:  # another poller recorded it a moment ago
         with db.engine.begin() as conn:
             found = _find(conn, origin, fp)
@@ -156,7 +157,7 @@ def finish(row: Message, actions: Mapping[str, str]) -> None:
 
 def quarantine(db: Database, row_id: int, reason: str, actions: Mapping[str, str]) -> str:
     with db.session() as s:
-        row = s.get(Message, row_id)
+        row = s.get_one(Message, row_id)
         row.disposition, row.reason = Disposition.QUARANTINED, reason
         finish(row, actions)
     return Disposition.QUARANTINED

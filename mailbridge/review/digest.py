@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import timedelta
+from email.message import EmailMessage
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -54,6 +55,7 @@ def enqueue_digests(db: Database, config: Config) -> dict[str, int]:
                 by_group[group.id].append(sub)
         for group_id, subs in by_group.items():
             group = config.review.group(group_id)
+            assert group is not None  # group_id is the id of a configured group (group_for)
             subs = subs[: config.review.digest_max_items]
             digest = Digest(group=group_id)
             s.add(digest)
@@ -92,8 +94,8 @@ def _items(config: Config, subs: list[Submission]) -> list[dict]:
     } for sub in subs]
 
 
-def _compose(config: Config, group: ReviewGroup, digest: Digest, items: list[dict], address: str,  # type: ignore[no-untyped-def]
-             token: str):
+def _compose(config: Config, group: ReviewGroup, digest: Digest, items: list[dict], address: str,
+             token: str) -> EmailMessage:
     profile = load_profile(config)
     subject, text, html = render_mail(
         config, "digest", group=group.name, items=items, token=token, digest_no=digest.id,

@@ -8,10 +8,14 @@ from typing import IO
 
 import docx
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_PARAGRAPH_ALIGNMENT
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
+from docx.document import Document
+from docx.styles.style import ParagraphStyle
+from docx.table import _Cell
 from docx.text.paragraph import Paragraph
+from docx.text.run import Run
 
 from mailbridge.config import Config
 from mailbridge.score.engine import Scorecard, number
@@ -24,7 +28,7 @@ TABLE_FONT = "宋体"
 LATIN_FONT = "Times New Roman"
 
 
-def _fonts(run_or_style, east_asian: str, size: float | None = None, bold: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _fonts(run_or_style: Run | ParagraphStyle, east_asian: str, size: float | None = None, bold: bool = False) -> None:
     """Set the Latin and the East Asian font: Word and WPS read w:eastAsia for Chinese text."""
     font = run_or_style.font
     font.name = LATIN_FONT
@@ -42,8 +46,8 @@ def _fonts(run_or_style, east_asian: str, size: float | None = None, bold: bool 
     rfonts.set(qn("w:hAnsi"), LATIN_FONT)
 
 
-def _para(document, text: str, font: str = BODY_FONT, size: float = 16, bold: bool = False,  # type: ignore[no-untyped-def]
-          align: int | None = None, indent: bool = False) -> Paragraph:
+def _para(document: Document, text: str, font: str = BODY_FONT, size: float = 16, bold: bool = False,
+          align: WD_PARAGRAPH_ALIGNMENT | None = None, indent: bool = False) -> Paragraph:
     paragraph = document.add_paragraph()
     if align is not None:
         paragraph.alignment = align
@@ -97,10 +101,10 @@ def write_docx(card: Scorecard, config: Config, path: Path | IO[bytes]) -> None:
     if issuer:
         _para(document, issuer, align=WD_ALIGN_PARAGRAPH.RIGHT)
     _para(document, t.signed(today), align=WD_ALIGN_PARAGRAPH.RIGHT)
-    document.save(path)
+    document.save(str(path) if isinstance(path, Path) else path)
 
 
-def _table(document, headers: list[str], rows: list[list[str]]) -> None:  # type: ignore[no-untyped-def]
+def _table(document: Document, headers: list[str], rows: list[list[str]]) -> None:
     table = document.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -121,7 +125,7 @@ def _table(document, headers: list[str], rows: list[list[str]]) -> None:  # type
             cell.width = width  # the cells, which Word goes by
 
 
-def _cell(cell, text: str, bold: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _cell(cell: _Cell, text: str, bold: bool = False) -> None:
     paragraph = cell.paragraphs[0]
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _fonts(paragraph.add_run(text), TABLE_FONT, 12, bold)

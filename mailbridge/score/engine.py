@@ -159,11 +159,11 @@ def _score(config: Config, profile: Profile, period: Period, today: date, unit: 
     if period.kind == "week":
         submitted = len(facts.articles)
         month = period.end.strftime("%Y-%m")
-        quota, met = facts.monthly_quota, bool(facts.monthly_quota) and facts.counts.get(month, 0) >= facts.monthly_quota
+        quota, met = facts.monthly_quota, bool(facts.monthly_quota and facts.counts.get(month, 0) >= facts.monthly_quota)
     else:
         submitted = sum(facts.counts.values())
         quota = None if facts.monthly_quota is None else facts.monthly_quota * len(period.months)
-        met = bool(facts.monthly_quota) and all(facts.counts[m] >= facts.monthly_quota for m in period.months)
+        met = bool(facts.monthly_quota and all(facts.counts[m] >= facts.monthly_quota for m in period.months))
     kind = config.unit_type(unit.type) if unit.type else None
     score = UnitScore(
         unit=unit.name, unit_type=unit.type, unit_type_name=kind.name if kind else None,

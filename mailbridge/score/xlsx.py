@@ -3,7 +3,7 @@ bar chart of the scores, and a detail sheet with every scoring line."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
@@ -13,12 +13,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 from mailbridge.config import Config
 from mailbridge.score.engine import Scorecard, UnitScore, number
 from mailbridge.score.text import words
-from mailbridge.sheets import append, sheet_title
+from mailbridge.sheets import active, append, sheet_title
 
 _FONT = "宋体"  # a font every Chinese Word, WPS and Excel has
 
 
-def _ranked(sheet: Worksheet, heading: str, units: list[UnitScore], labels, graded: bool, by_type: bool) -> None:  # type: ignore[no-untyped-def]
+def _ranked(sheet: Worksheet, heading: str, units: list[UnitScore], labels: Any, graded: bool, by_type: bool) -> None:
     append(sheet, [heading])
     sheet["A1"].font = Font(name=_FONT, bold=True, size=14)
     headers = list(labels.rank_headers) + ([labels.grade_header] if graded else [])
@@ -44,7 +44,7 @@ def write_xlsx(card: Scorecard, config: Config, path: Path | IO[bytes]) -> None:
     graded = bool(card.profile.grades)
     book = Workbook()
     taken: set[str] = set()
-    overall = book.active
+    overall = active(book)
     overall.title = sheet_title(labels.overall_sheet, taken)
     _ranked(overall, f"{period} {card.profile.profile.name}", card.units, labels, graded, by_type=False)
     if card.units:

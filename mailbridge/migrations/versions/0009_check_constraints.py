@@ -20,7 +20,7 @@ down_revision: Union[str, Sequence[str], None] = '0008'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
-CHECKS = {
+CHECKS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
     'messages': {
         'ck_messages_state': ('state', ('archived', 'processed')),
         'ck_messages_disposition': ('disposition', ('submission', 'reply', 'collection', 'duplicate', 'quarantined',
