@@ -389,7 +389,7 @@ class ReviewConfig(_Model):
     routes: list[RoutingRule] = []
 
     @model_validator(mode="after")
-    def _known_groups(self) -> "ReviewConfig":
+    def _known_groups(self) -> ReviewConfig:
         ids = [g.id for g in self.groups]
         if len(set(ids)) != len(ids):
             raise ValueError("two review groups share an id; ids must be unique")
@@ -441,7 +441,7 @@ class CollectionConfig(_Model):
     roster_form: bool = False  # the 信息员登记表: replies are read as proposed roster changes
 
     @model_validator(mode="after")
-    def _recognisable(self) -> "CollectionConfig":
+    def _recognisable(self) -> CollectionConfig:
         if not (self.subject_keywords or self.filename_patterns or self.mailboxes or self.folders
                 or self.roster_form):
             raise ValueError("a collection needs subject_keywords, filename_patterns, mailboxes or folders "
@@ -481,7 +481,7 @@ class Config(_Model):
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
-    def _unique_names(self) -> "Config":
+    def _unique_names(self) -> Config:
         seen: set[str] = set()
         for box in self.mailboxes:
             if box.name in seen:

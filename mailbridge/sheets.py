@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
-_INVALID = str.maketrans({c: "_" for c in "[]:*?/\\"})
+_INVALID = str.maketrans(dict.fromkeys("[]:*?/\\", "_"))
 
 
 def active(book: Workbook) -> Worksheet:

@@ -144,7 +144,7 @@ def roster_export(app: App, file: Path) -> None:
             append(sheet, [unit.name, unit.type or "", officer.name, officer.phone, "；".join(emails), unit.quota])
         if bound.get(unit.id):  # addresses bound to the unit but to no officer
             append(sheet, [unit.name, unit.type or "", "", "", "；".join(bound.get(unit.id, [])), unit.quota])
-    for column, width in zip("ABCDEF", (30, 12, 10, 16, 40, 8)):
+    for column, width in zip("ABCDEF", (30, 12, 10, 16, 40, 8), strict=True):
         sheet.column_dimensions[column].width = width
     book.save(file)
     click.echo(f"roster written to {file}")

@@ -146,7 +146,10 @@ def scene(cols: int, rows: int, kind: str) -> list[list[tuple[int, int, int]]]:
             return crowd[(n + 25) % 5]
         return (150 + n, 150 + n, 145 + n)
 
-    clamp = lambda rgb: tuple(max(0, min(255, x)) for x in rgb)
+    def clamp(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+        r, g, b = (max(0, min(255, x)) for x in rgb)
+        return r, g, b
+
     return [[clamp(cell(c, r)) for c in range(cols)] for r in range(rows)]
 
 

@@ -6,7 +6,8 @@ import sqlite3
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -139,7 +140,7 @@ def ensure_schema(engine: Engine) -> None:
     script = ScriptDirectory.from_config(alembic_config())
     try:
         known = script.get_revision(current) is not None
-    except Exception:  # alembic raises for a revision it has never heard of
+    except Exception:  # noqa: BLE001 - alembic raises for a revision it has never heard of
         known = False
     if not known:
         raise ConfigError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import binascii
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 try:
     from pybase64 import b64decode as _simd_b64decode

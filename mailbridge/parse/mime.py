@@ -15,7 +15,8 @@ from datetime import datetime
 from email.message import Message
 from email.policy import Compat32
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Callable, Iterator, cast
+from collections.abc import Callable, Iterator
+from typing import cast
 
 from mailparser.utils import convert_mail_date
 

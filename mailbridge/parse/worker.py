@@ -118,7 +118,7 @@ def run(job: Job, archive: Archive, limits: Limits, raw: bytes | None = None) ->
         return Parsed(job.row_id, error=_too_big(limits), trace=traceback.format_exc())
     except TransientError as exc:
         return Parsed(job.row_id, transient=str(exc))
-    except Exception as exc:  # anything the parser cannot take: keep it, say why, carry on
+    except Exception as exc:  # noqa: BLE001 - anything the parser cannot take: keep it, say why, carry on
         return Parsed(job.row_id, error=f"cannot be parsed: {type(exc).__name__}: {exc}"[:500], trace=traceback.format_exc())
     return Parsed(job.row_id, mail, drafts)
 

@@ -108,20 +108,20 @@ def _table(document: Document, headers: list[str], rows: list[list[str]]) -> Non
     table = document.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, text in zip(table.rows[0].cells, headers):
+    for cell, text in zip(table.rows[0].cells, headers, strict=True):
         _cell(cell, text, bold=True)
     for row in rows:
         cells = table.add_row().cells
-        for cell, text in zip(cells, row):
+        for cell, text in zip(cells, row, strict=False):
             _cell(cell, text)
     # Word honours cell widths only with autofit off and a width on every cell of a column;
     # the unit column takes what the six figure columns leave of the 15.6 cm text width.
     table.autofit = False
     widths = [Cm(1.4), Cm(5.6)] + [Cm(8.5 / (len(headers) - 2))] * (len(headers) - 2)
-    for column, width in zip(table.columns, widths):
+    for column, width in zip(table.columns, widths, strict=True):
         column.width = width  # the table grid, which WPS and LibreOffice go by
     for row in table.rows:
-        for cell, width in zip(row.cells, widths):
+        for cell, width in zip(row.cells, widths, strict=True):
             cell.width = width  # the cells, which Word goes by
 
 

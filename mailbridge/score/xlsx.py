@@ -33,7 +33,7 @@ def _ranked(sheet: Worksheet, heading: str, units: list[UnitScore], labels: Any,
                None if u.rate is None else u.rate, number(u.points)]
         append(sheet, row + ([u.grade or ""] if graded else []))
         sheet.cell(sheet.max_row, 8).number_format = "0.0%"
-    for column, width in zip("ABCDEFGHIJ", (8, 30, 22, 8, 8, 10, 8, 10, 10, 8)):
+    for column, width in zip("ABCDEFGHIJ", (8, 30, 22, 8, 8, 10, 8, 10, 10, 8), strict=True):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A3"
 
@@ -73,6 +73,6 @@ def write_xlsx(card: Scorecard, config: Config, path: Path | IO[bytes]) -> None:
             where = line.channel.name if line.channel else (line.month or "")
             append(detail, [u.unit, art.receipt_no if art else "", art.title if art else "", line.rule_name, where,
                            number(line.points), str(explain.why(line, categories))])
-    for column, width in zip("ABCDEFG", (26, 18, 40, 22, 16, 8, 50)):
+    for column, width in zip("ABCDEFG", (26, 18, 40, 22, 16, 8, 50), strict=True):
         detail.column_dimensions[column].width = width
     book.save(path)

@@ -19,7 +19,7 @@ import time
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy.exc import OperationalError
 

@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -116,7 +117,7 @@ def jobs(config: Config) -> list[Job]:
     ]
     return [Job(job_id, cron_trigger(expr, config, f"schedule.{key}"), run, window)
             for (job_id, expr, run, window), key in zip(wanted, ("weekly_progress", "monthly_scorecard",
-                                                                 "quota_reminders"))
+                                                                 "quota_reminders"), strict=True)
             if expr] + [
         Job(f"collection:{c.id}", _Times(collect_jobs.due_occurrences(config, c)),
             partial(_queue_collection, c.id), catch_up)

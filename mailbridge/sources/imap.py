@@ -11,7 +11,7 @@ import threading
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from collections.abc import Callable
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -57,7 +57,7 @@ def connect(box: MailboxConfig) -> IMAPClient:
     # imapclient turns imaplib's debug level to 5, so imaplib builds the repr() of every response,
     # mail bodies included, only for the logger to drop it: most of the fetch time. Only -vv keeps it.
     if not logging.getLogger("imapclient").isEnabledFor(logging.DEBUG):
-        client._imap.debug = 0  # noqa: SLF001
+        client._imap.debug = 0
     if not password.isascii():
         close(client)
         raise ConfigError(f"the password of mailbox {box.name} has non-ASCII characters; authorization "
@@ -83,10 +83,10 @@ def connect(box: MailboxConfig) -> IMAPClient:
 def close(client: IMAPClient) -> None:
     try:
         client.logout()
-    except Exception:  # the connection may already be gone; nothing left to save
+    except Exception:  # noqa: BLE001 - the connection may already be gone; nothing left to save
         try:
             client.shutdown()
-        except Exception:
+        except Exception:  # noqa: BLE001 - nor in closing its socket
             pass
 
 
@@ -284,7 +284,7 @@ class ImapSource:
                     del data
                     out.put((items, nbytes))
                 out.put(None)
-            except BaseException as exc:  # handed to the consumer, raised there
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
                 out.put(exc)
 
         worker = threading.Thread(target=produce, name=f"fetch-{self.box.name}", daemon=True)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import mailbox
 from pathlib import Path
-from typing import Iterator, Literal, overload
+from collections.abc import Iterator
+from typing import Literal, overload
 
 from mailbridge.errors import ConfigError
 
