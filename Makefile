@@ -29,7 +29,10 @@ test-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# Lint and types first (ruff and mypy read pyproject.toml): seconds, before minutes of tests.
 test: $(STAMP) test-deps
+	$(BIN)/ruff check mailbridge tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) test-deps

@@ -424,10 +424,10 @@ def report(runs: list[Run], n: int) -> dict:
                      fmt(r.peak_rss_mb), fmt(r.total_rss_mb), ledger])
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
     print()
-    print("  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(head, widths))))
+    print("  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(head, widths, strict=True))))
     print("  ".join("-" * w for w in widths))
     for row in rows:
-        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
     print("\nraw = imapclient UID FETCH BODY.PEEK[] alone (batches of 50), as shipped; raw' = the same with\n"
           "imaplib's debug formatting off (client._imap.debug = 0), the transport's own ceiling;\n"
           "e2e = `mailbridge poll --once` wall time incl. interpreter start-up;\n"

@@ -21,12 +21,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from mailfactory import make_mail  # noqa: E402
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox  # noqa: E402
-from support.daemon import Daemon  # noqa: E402
-from support.dovecot import Dovecot  # noqa: E402
-from support.fixtures import ImapAccount  # noqa: E402
-from support.smtp import SmtpServer  # noqa: E402
+from mailfactory import make_mail
+from mbcli import PASSWORD_ENV, Mailbridge, mailbox
+from support.daemon import Daemon
+from support.dovecot import Dovecot
+from support.fixtures import ImapAccount
+from support.smtp import SmtpServer
 
 
 def measure(root: Path, dovecot: Dovecot, idle: bool, interval: int, count: int) -> list[float]:

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     except MailbridgeError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except Exception:  # a bug: say so, with what a report needs
+    except Exception:  # noqa: BLE001 - a bug: say so, with what a report needs
         click.echo(traceback.format_exc(), err=True)
         click.echo(
             f"mailbridge {__version__} hit an internal error (Python {platform.python_version()}, "

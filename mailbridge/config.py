@@ -397,7 +397,7 @@ class ReviewConfig(_Model):
     routes: list[RoutingRule] = []
 
     @model_validator(mode="after")
-    def _known_groups(self) -> "ReviewConfig":
+    def _known_groups(self) -> ReviewConfig:
         ids = [g.id for g in self.groups]
         if len(set(ids)) != len(ids):
             raise ValueError("two review groups share an id; ids must be unique")
@@ -450,7 +450,7 @@ class CollectionConfig(_Model):
     roster_form: bool = False  # the 信息员登记表: replies are read as proposed roster changes
 
     @model_validator(mode="after")
-    def _recognisable(self) -> "CollectionConfig":
+    def _recognisable(self) -> CollectionConfig:
         if not (self.subject_keywords or self.filename_patterns or self.mailboxes or self.folders
                 or self.roster_form):
             raise ValueError("a collection needs subject_keywords, filename_patterns, mailboxes or folders "
@@ -490,7 +490,7 @@ class Config(_Model):
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
-    def _unique_names(self) -> "Config":
+    def _unique_names(self) -> Config:
         seen: set[str] = set()
         for box in self.mailboxes:
             if box.name in seen:
@@ -502,9 +502,10 @@ class Config(_Model):
                              "authserv-id there")
         names = {b.name for b in self.mailboxes}
         for n, route in enumerate(self.review.routes):
-            for box in route.mailboxes:
-                if box not in names:
-                    raise ValueError(f"review.routes[{n}].mailboxes names {box!r}, which is not a configured mailbox")
+            for box_name in route.mailboxes:
+                if box_name not in names:
+                    raise ValueError(f"review.routes[{n}].mailboxes names {box_name!r}, which is not a configured "
+                                     "mailbox")
             for category in route.categories:
                 if category not in self.category_names():
                     raise ValueError(f"review.routes[{n}].categories names {category!r}, which is not a category "

@@ -81,12 +81,14 @@ def check_templates(config: Config, compile_all: bool = True) -> int:
     """
     env = environment(config.templates.dir)
     names = [n for n in env.list_templates() if n.endswith((".txt", ".html", ".j2"))]
+    loader = env.loader
+    assert loader is not None  # environment() always sets one
     for name in names:
         try:
             if compile_all:
                 env.get_template(name)
             else:
-                env.parse(*env.loader.get_source(env, name)[:2])  # type: ignore[union-attr]
+                env.parse(*loader.get_source(env, name)[:2])
         except jinja2.TemplateSyntaxError as exc:
             raise ConfigError(f"template {exc.filename or name}:{exc.lineno} has a syntax error: {exc.message}; "
                               "fix it or remove the override.") from None

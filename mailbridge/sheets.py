@@ -2,15 +2,25 @@
 sheet names keep to Excel's rules. Used by the scorecard workbook and the clerk's sheets."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from copy import copy
+from typing import Any
 
+from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
-_INVALID = str.maketrans({c: "_" for c in "[]:*?/\\"})
+_INVALID = str.maketrans(dict.fromkeys("[]:*?/\\", "_"))
 
 
-def append(sheet: Worksheet, values: list[object], like: list[Cell] | None = None) -> list[Cell]:
+def active(book: Workbook) -> Worksheet:
+    """The one sheet a new workbook opens with (openpyxl types `active` as any sheet, or none)."""
+    sheet = book.active
+    assert isinstance(sheet, Worksheet)
+    return sheet
+
+
+def append(sheet: Worksheet, values: Sequence[Any], like: list[Cell] | None = None) -> list[Cell]:
     """Append a row whose strings stay strings, and return its cells: a title a sender wrote as
     `=HYPERLINK(…)` or `=cmd|…` is text, never a formula (openpyxl makes any str starting with '='
     one). Control characters, which openpyxl refuses and XML 1.0 cannot hold, are dropped.
@@ -21,10 +31,13 @@ def append(sheet: Worksheet, values: list[object], like: list[Cell] | None = Non
     calling it per row made a long sheet quadratic."""
     cells = []
     for n, value in enumerate(values):
-        style = copy(like[n]._style) if like is not None and n < len(like) else None
-        cell = Cell(sheet, style_array=style)
+        # The style array is copied as openpyxl's own copy_worksheet does (no public API for it);
+        # types-openpyxl makes row and column required, openpyxl defaults them (append places it).
+        style = copy(like[n]._style) if like is not None and n < len(like) else None  # type: ignore[attr-defined]
+        cell = Cell(sheet, style_array=style)  # type: ignore[call-arg]
         if isinstance(value, str):
-            cell._value = ILLEGAL_CHARACTERS_RE.sub("", value)[:32767]  # Excel's limit; checked once
+            # Set past the value setter, which would make '=…' a formula; Excel's limit checked once.
+            cell._value = ILLEGAL_CHARACTERS_RE.sub("", value)[:32767]  # type: ignore[attr-defined]
             cell.data_type = "s"
         else:
             cell.value = value

@@ -118,6 +118,32 @@ def test_exit_codes(tmp_path: Path, config: Path) -> None:
     assert "cannot connect" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_every_command_written_is_in_the_lazy_table() -> None:
+    """cli.LAZY names each command a second time (so `--help` imports none): a command written in
+    mailbridge/commands/ but missing from the table would never run, one in the table that no module
+    defines would fail only when typed."""
+    import importlib
+    import pkgutil
+
+    import click
+
+    import mailbridge.commands
+    from mailbridge.cli import LAZY
+
+    found: dict[int, tuple[click.Command, set[str]]] = {}
+    nested: set[int] = set()
+    for info in pkgutil.iter_modules(mailbridge.commands.__path__):
+        module = importlib.import_module(f"mailbridge.commands.{info.name}")
+        for attr, value in vars(module).items():
+            if isinstance(value, click.Command):
+                found.setdefault(id(value), (value, set()))[1].add(f"{info.name}:{attr}")
+                if isinstance(value, click.Group):
+                    nested |= {id(sub) for sub in value.commands.values()}
+    top = {command.name: targets for key, (command, targets) in found.items() if key not in nested}
+    assert set(top) == set(LAZY)
+    assert all(LAZY[name][0] in targets for name, targets in top.items())
+
+
 def test_help_lists_every_command_with_its_own_words_without_importing_them() -> None:
     """`mailbridge --help` reads cli.LAZY (fast start-up); each line must be the command's own help."""
     import importlib

@@ -60,7 +60,7 @@ def test_the_digest_carries_the_articles_links_and_a_budget(tmp_path: Path) -> N
 
     # Documents: the first attached under its receipt number, the second named as over the budget.
     first, second = subs[0], subs[1]
-    [attached] = [p for p in digest.iter_attachments()]
+    [attached] = list(digest.iter_attachments())
     assert attached.get_filename().startswith(first["receipt_no"] + " ") and attached.get_filename().endswith(".docx")
     original = next(p for p in parse(docs[0]).parts if p.kind == "document")
     assert attached.get_content() == original.data

@@ -70,7 +70,7 @@ def test_failed_mail_and_quarantine_are_incidents(tmp_path: Path) -> None:
     with db.session() as s:
         s.add(Outgoing(key="receipt:1", kind="receipt", recipients=["a@b.example"], subject="x", message_id="<m@x>",
                        data=b"x", status="failed"))
-        s.add(Message(mailbox="import", folder="", sha256="0" * 64, size=1, received_at=utcnow(), state="done",
+        s.add(Message(mailbox="import", folder="", sha256="0" * 64, size=1, received_at=utcnow(), state="processed",
                       disposition="quarantined", reason="broken"))
     assert health.check(config, db) == 2
     assert health.check(config, db) == 0

@@ -26,7 +26,8 @@ def test_imports_flow_one_way() -> None:
     """The layers in pyproject.toml's [tool.importlinter] hold (import-linter reads the code; in a
     process of its own, since it reconfigures logging)."""
     done = subprocess.run([str(Path(sys.executable).with_name("lint-imports")), "--no-cache",
-                           "--config", str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True, text=True)
+                           "--config", str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True, text=True,
+                          check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 kept, 0 broken" in done.stdout
 

@@ -75,7 +75,7 @@ def test_peer2_every_stated_field(tmp_path: Path) -> None:
     cases = peer2_cases()
     assert len(cases) == 296 and stated_fields(cases) == 687, "expected.json changed: recount"
     files = [PEER2 / "messages" / c["file"] for c in cases]
-    assert all(hashlib.sha256(p.read_bytes()).hexdigest() == c["sha256"] for p, c in zip(files, cases))
+    assert all(hashlib.sha256(p.read_bytes()).hexdigest() == c["sha256"] for p, c in zip(files, cases, strict=True))
     mb = Mailbridge(tmp_path, [])
     done = mb.run("import", *map(str, files), timeout=900)
     assert done.returncode == 0, f"import exited {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"

@@ -294,7 +294,7 @@ def test_only_a_hash_of_each_token_is_stored(tmp_path: Path) -> None:
     for table in tables:
         columns = [c[1] for c in conn.execute(f"PRAGMA table_info({table})")]
         for row in conn.execute(f"SELECT * FROM {table}"):
-            for column, value in zip(columns, row):
+            for column, value in zip(columns, row, strict=True):
                 if (table, column) == ("outbox", "data"):
                     continue
                 blob = value if isinstance(value, bytes) else str(value).encode()

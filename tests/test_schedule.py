@@ -134,7 +134,7 @@ def test_a_job_switched_off_never_fires_and_cron_weekdays_mean_what_cron_says(tm
     assert job.id == "progress"
     # crontab's 1 is Monday (APScheduler's own numbering would make it Tuesday).
     assert job.next_after(dt.datetime(2026, 11, 1, tzinfo=CST)).astimezone(CST).date() == dt.date(2026, 11, 2)
-    with pytest.raises(Exception, match="schedule.quota_reminders"):
+    with pytest.raises(Exception, match=r"schedule\.quota_reminders"):
         schedule.jobs(_config(tmp_path, quota_reminders="0 99 * * *"))
     books.db.dispose()
 

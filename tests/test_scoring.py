@@ -263,7 +263,7 @@ def test_profile_errors_name_the_file_and_key(tmp_path: Path, body: str, expecte
 
 
 def test_missing_profile_and_unknown_category() -> None:
-    with pytest.raises(ConfigError, match="scoring.profile: .*nowhere.toml not found"):
+    with pytest.raises(ConfigError, match=r"scoring\.profile: .*nowhere\.toml not found"):
         load_profile(Config(scoring={"profile": "/nowhere.toml"}))
     with pytest.raises(ConfigError, match="category 'park_news'"):
         load_profile(Config(scoring={"profile": "jinshui"}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import socket
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from imapclient import IMAPClient
@@ -22,7 +22,7 @@ RAW = (b"From: =?GBK?B?1cXI/Q==?= <zhangsan@163.com>\r\n"
        b"Content-Type: text/plain; charset=GBK\r\n"
        b"Content-Transfer-Encoding: 8bit\r\n"
        b"\r\n"
-       + "UTF-8: 朱镕基 喆 堃\r\n".encode("utf-8")
+       + "UTF-8: 朱镕基 喆 堃\r\n".encode()
        + "GBK: 你好，世界\r\n".encode("gbk"))
 
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
-from mailbridge.ledger.models import AWAITING_FILE, SUPERSEDED, Address, Message, Submission, Unit
+from mailbridge.ledger.models import Address, Message, Submission, Unit
+from mailbridge.ledger.vocab import SubmissionStatus
 from mailbridge.parse.authres import verdicts
 from mailbridge.parse.mime import ParsedMail
 
@@ -86,13 +87,13 @@ def similarity(a: str, b: str) -> float:
     return 2 * len(grams_a & grams_b) / (len(grams_a) + len(grams_b))
 
 
-def link_version(s: Session, config: Config, sub: Submission, received_at) -> None:  # type: ignore[no-untyped-def]
+def link_version(s: Session, config: Config, sub: Submission, received_at: datetime) -> None:
     """Make `sub` the newest version of a near-identical earlier article of the same unit.
 
     A submission waiting for its 超大附件 file is no article yet: it is neither linked here (two
     cover notes alike are not versions of one article) nor linked to; `complete_waiting` links it.
     """
-    if sub.unit_id is None or sub.status == AWAITING_FILE:
+    if sub.unit_id is None or sub.status == SubmissionStatus.AWAITING_FILE:
         return
     since = received_at - timedelta(days=config.attribution.resubmission_days)
     earlier = s.scalars(
@@ -100,7 +101,7 @@ def link_version(s: Session, config: Config, sub: Submission, received_at) -> No
             Submission.unit_id == sub.unit_id,
             Submission.id != sub.id,
             Submission.message_row_id != sub.message_row_id,
-            Submission.status.not_in((SUPERSEDED, AWAITING_FILE)),
+            Submission.status.not_in((SubmissionStatus.SUPERSEDED, SubmissionStatus.AWAITING_FILE)),
             Message.received_at >= since,
             Message.received_at <= received_at,
         )
@@ -117,12 +118,12 @@ def link_version(s: Session, config: Config, sub: Submission, received_at) -> No
 
 
 def _supersede(old: Submission, new: Submission, flag: str) -> None:
-    old.status = SUPERSEDED
+    old.status = SubmissionStatus.SUPERSEDED
     new.version_of = old.version_of or old.id
     new.flags = sorted(set(new.flags) | {flag})
 
 
-def complete_waiting(s: Session, config: Config, subs: list[Submission], received_at) -> None:  # type: ignore[no-untyped-def]
+def complete_waiting(s: Session, config: Config, subs: list[Submission], received_at: datetime) -> None:
     """The documents of a later mail of the same unit are the files its waiting (超大附件)
     submissions lacked: each waiting one, oldest first, becomes an earlier version of one document
     (flag `file_arrived`), the one whose name or title is closest to the link's file name.
@@ -138,7 +139,7 @@ def complete_waiting(s: Session, config: Config, subs: list[Submission], receive
     waiting = list(s.scalars(
         select(Submission).join(Message, Submission.message_row_id == Message.id).where(
             Submission.unit_id == docs[0].unit_id,
-            Submission.status == AWAITING_FILE,
+            Submission.status == SubmissionStatus.AWAITING_FILE,
             Submission.message_row_id != docs[0].message_row_id,
             Message.received_at >= since,
             Message.received_at <= received_at,

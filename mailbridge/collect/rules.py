@@ -20,6 +20,7 @@ from mailbridge.parse.tables import TableFormatError
 from mailbridge.config import CollectionConfig, Config
 from mailbridge.ledger.archive import Archive
 from mailbridge.ledger.models import CollectionReply, Message, Unit
+from mailbridge.ledger.vocab import Disposition
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose
 from mailbridge.notify.receipts import why_not
@@ -106,14 +107,13 @@ def reply_of(s: Session, config: Config, row: Message, mail: ParsedMail) -> tupl
         return None  # not sent by its From: address (RFC 7489): credited to no unit, as for articles
     unit = unit_for_address(s, row.sender)
     local_day = row.received_at.astimezone(config.ingest.zone).date()
-    unread = object()
-    form_unit: Unit | None | object = unread
+    form_unit, form_read = None, False
     for collection in config.collections:
         owner = unit
         if owner is None and collection.roster_form:
-            if form_unit is unread:
-                form_unit = _form_unit(s, config, mail)
-            owner = form_unit  # type: ignore[assignment]
+            if not form_read:
+                form_unit, form_read = _form_unit(s, config, mail), True
+            owner = form_unit
         if owner is not None and applies_to(collection, owner) and matches(collection, row, mail, local_day):
             return collection, owner
     return None
@@ -143,13 +143,13 @@ def record_reply(s: Session, config: Config, row: Message, mail: ParsedMail, col
     s.flush()
     _enqueue_receipt(s, config, row, mail, collection, unit, reply, imports)
     reason = f"reply to collection {collection.id} ({collection.name}) from {unit.name}" + (" (late)" if late else "")
-    return ("submission" if collection.counts_as_submission else "collection"), reason
+    return (Disposition.SUBMISSION if collection.counts_as_submission else Disposition.COLLECTION), reason
 
 
 def _enqueue_receipt(s: Session, config: Config, row: Message, mail: ParsedMail, collection: CollectionConfig,
                      unit: Unit, reply: CollectionReply, imports: bool) -> bool:
     # The receipts' loop protection and daily cap apply as they are (the sender's unit is known).
-    reason = why_not(config, row, mail, [SimpleNamespace(unit_id=unit.id)], imports, s)  # type: ignore[list-item]
+    reason = why_not(config, row, mail, [SimpleNamespace(unit_id=unit.id)], imports, s)
     if reason:
         log.info("message %s: no collection receipt: %s", row.id, reason)
         return False
@@ -158,6 +158,6 @@ def _enqueue_receipt(s: Session, config: Config, row: Message, mail: ParsedMail,
         config, "collection_receipt", collection=collection.name, unit=unit.name, subject=row.subject or "",
         received_at=local.strftime("%Y-%m-%d %H:%M"), due=collection.due.isoformat(), late=reply.late,
         files=reply.files, roster_form=collection.roster_form, contact=config.receipts.contact)
-    msg = compose(config, [row.sender], subject, text, html, auto="auto-replied",
+    msg = compose(config, [row.sender or ""], subject, text, html, auto="auto-replied",
                   in_reply_to=row.message_id, references=mail.references)
     return outbox.enqueue(s, f"collection-receipt:{row.id}", "receipt", msg, message_row_id=row.id)

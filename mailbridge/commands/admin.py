@@ -5,16 +5,23 @@ import os
 import shutil
 import tempfile
 from importlib.resources import files
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from mailbridge.app import App
 from mailbridge.errors import MailbridgeError, TransientError
+
+if TYPE_CHECKING:
+    from mailbridge.config import MailboxConfig, SmtpConfig
 
 
 @click.command("check-config")
 @click.pass_obj
-def check_config(app) -> None:  # type: ignore[no-untyped-def]
+def check_config(app: App) -> None:
     """Validate the config without touching the network."""
     from mailbridge.render import check_templates
     from mailbridge.score.profile import load_profile
@@ -53,12 +60,12 @@ def check_config(app) -> None:  # type: ignore[no-untyped-def]
 
 @click.command("doctor")
 @click.pass_obj
-def doctor(app) -> None:  # type: ignore[no-untyped-def]
+def doctor(app: App) -> None:
     """Connect to the database, every mailbox and the SMTP server, and say what works."""
     config = app.config
     problems = 0
 
-    def report(what: str, check) -> None:  # type: ignore[no-untyped-def]
+    def report(what: str, check: Callable[[], str]) -> None:
         nonlocal problems
         try:
             detail = check()
@@ -66,14 +73,14 @@ def doctor(app) -> None:  # type: ignore[no-untyped-def]
         except MailbridgeError as exc:
             problems += 1
             click.echo(f"FAIL  {what}: {exc}")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - doctor reports every check that fails, a bug too
             problems += 1
             click.echo(f"FAIL  {what}: {type(exc).__name__}: {exc}")
 
     report("database", lambda: f"{config.database.safe_url} at schema head" if app.db else "")
     report("storage", lambda: _check_storage(config.storage.dir))
     for box in config.mailboxes:
-        report(f"mailbox {box.name}", lambda box=box: _check_mailbox(box))
+        report(f"mailbox {box.name}", partial(_check_mailbox, box))
     if config.smtp.transport == "smtp":
         report("smtp", lambda: _check_smtp(config.smtp))
     else:
@@ -93,7 +100,7 @@ def _check_storage(path: Path) -> str:
     return f"{path} writable, {free} MB free"
 
 
-def _check_mailbox(box) -> str:  # type: ignore[no-untyped-def]
+def _check_mailbox(box: MailboxConfig) -> str:
     from mailbridge.sources.imap import close, connect
 
     client = connect(box)
@@ -108,7 +115,7 @@ def _check_mailbox(box) -> str:  # type: ignore[no-untyped-def]
         close(client)
 
 
-def _check_smtp(smtp_config) -> str:  # type: ignore[no-untyped-def]
+def _check_smtp(smtp_config: SmtpConfig) -> str:
     from mailbridge.notify.transport import SmtpTransport
 
     return SmtpTransport(smtp_config).check()
@@ -121,7 +128,7 @@ def db_group() -> None:
 
 @db_group.command("upgrade")
 @click.pass_obj
-def db_upgrade(app) -> None:  # type: ignore[no-untyped-def]
+def db_upgrade(app: App) -> None:
     """Upgrade the schema to head (SQLite and PostgreSQL)."""
     from mailbridge.ledger.db import Database, upgrade
 
@@ -196,7 +203,8 @@ def demo(ctx: click.Context, directory: Path) -> None:
     maildir = directory / "maildir"
     for sub in ("cur", "new", "tmp"):
         (maildir / sub).mkdir(parents=True, exist_ok=True)
-    samples = sorted(p for p in files("mailbridge.demo").joinpath("mail").iterdir() if p.name.endswith(".eml"))
+    samples = sorted((p for p in files("mailbridge.demo").joinpath("mail").iterdir() if p.name.endswith(".eml")),
+                     key=lambda p: p.name)
     for sample in samples:
         target = maildir / "new" / f"{sample.name.removesuffix('.eml')}.demo:2,"
         if not target.exists():

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
+from mailbridge.app import App
 from mailbridge.commands.ledger import emit_json, emit_table
 from mailbridge.errors import ConfigError
 
@@ -20,7 +21,7 @@ def collections_group() -> None:
 @collections_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per collection.")
 @click.pass_obj
-def collections_list(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def collections_list(app: App, as_json: bool) -> None:
     """List the configured collections with their counts."""
     from mailbridge.collect.records import statuses
 
@@ -45,7 +46,7 @@ def collections_list(app, as_json: bool) -> None:  # type: ignore[no-untyped-def
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per unit (see CONTRACT.md).")
 @click.option("--xlsx", type=click.Path(dir_okay=False, path_type=Path), help="Write the list as an Excel sheet.")
 @click.pass_obj
-def collections_show(app, collection_id: str, as_json: bool, xlsx: Path | None) -> None:  # type: ignore[no-untyped-def]
+def collections_show(app: App, collection_id: str, as_json: bool, xlsx: Path | None) -> None:
     """Each unit a collection applies to: sent on time, late or missing (and a roster form's changes)."""
     from mailbridge.collect.records import local_time, statuses, unknown_units
 
@@ -94,7 +95,7 @@ def _forms(s: Session, collection_id: str, pending_only: bool) -> list[tuple[int
     return out
 
 
-def _apply_forms(app, collection_id: str, dry_run: bool, intro: str = "") -> None:  # type: ignore[no-untyped-def]
+def _apply_forms(app: App, collection_id: str, dry_run: bool, intro: str = "") -> None:
     """Each roster form not yet applied, oldest first (a later form wins), through the roster import."""
     from mailbridge.commands.roster import _apply_and_report, _read
     from mailbridge.ledger.archive import Archive
@@ -113,11 +114,11 @@ def _apply_forms(app, collection_id: str, dry_run: bool, intro: str = "") -> Non
         _apply_and_report(app, _read(filename, archive.file_path(sha).read_bytes()), dry_run=dry_run, partial=True)
         if not dry_run:
             with app.db.session() as s:
-                form = s.get(Attachment, form_id)
+                form = s.get_one(Attachment, form_id)
                 form.flags = sorted(set(form.flags) | {"roster_applied"})
 
 
-def _proposals(app, collection_id: str) -> None:  # type: ignore[no-untyped-def]
+def _proposals(app: App, collection_id: str) -> None:
     _apply_forms(app, collection_id, dry_run=True, intro="proposed roster changes from {count} form(s); apply "
                  f"them with 'mailbridge collections apply {collection_id}':")
 
@@ -126,7 +127,7 @@ def _proposals(app, collection_id: str) -> None:  # type: ignore[no-untyped-def]
 @click.argument("collection_id")
 @click.option("--dry-run", is_flag=True, help="Show the changes; change nothing.")
 @click.pass_obj
-def collections_apply(app, collection_id: str, dry_run: bool) -> None:  # type: ignore[no-untyped-def]
+def collections_apply(app: App, collection_id: str, dry_run: bool) -> None:
     """Apply the roster forms received for a roster collection (roster_form = true), oldest first."""
     collection = app.config.collection(collection_id)
     if not collection.roster_form:
@@ -140,7 +141,7 @@ def collections_apply(app, collection_id: str, dry_run: bool) -> None:  # type: 
 @click.option("--dry-run", is_flag=True, help="List who would be reminded; queue nothing.")
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run: a JSON array of {unit, to}.")
 @click.pass_obj
-def collections_remind(app, collection_id: str, dry_run: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def collections_remind(app: App, collection_id: str, dry_run: bool, as_json: bool) -> None:
     """Queue a reminder to every unit that has not sent a collection (at most once a day by hand)."""
     from mailbridge.collect.jobs import queue_reminders
     from mailbridge.collect.records import statuses
@@ -167,7 +168,7 @@ def collections_remind(app, collection_id: str, dry_run: bool, as_json: bool) ->
 @click.argument("collection_id")
 @click.option("--send", is_flag=True, help="Queue the closing report to [scorecards] recipients (once a day).")
 @click.pass_obj
-def collections_report(app, collection_id: str, send: bool) -> None:  # type: ignore[no-untyped-def]
+def collections_report(app: App, collection_id: str, send: bool) -> None:
     """The closing report of a collection: print it, or queue it with --send."""
     from mailbridge.collect.jobs import queue_report, report_data
     from mailbridge.render import render_mail

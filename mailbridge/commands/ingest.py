@@ -6,10 +6,11 @@ import sys
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import click
 
+from mailbridge.app import App
 from mailbridge.commands.outbox import flush_outbox
 from mailbridge.errors import ConfigError, MailbridgeError, TransientError
 
@@ -35,7 +36,7 @@ def summary(counts: Counter) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new"
 
 
-def poll_all(app, mailbox: str | None) -> list[MailbridgeError]:  # type: ignore[no-untyped-def]
+def poll_all(app: App, mailbox: str | None) -> list[MailbridgeError]:
     """One pass over the mailboxes; each failure is reported (and shown by `status`), the others carry on."""
     from mailbridge.service import health
     from mailbridge.sources.imap import ImapSource
@@ -66,7 +67,7 @@ def poll_all(app, mailbox: str | None) -> list[MailbridgeError]:  # type: ignore
 @click.option("--once", is_flag=True, help="One pass over the mailboxes, then exit.")
 @click.option("--mailbox", metavar="NAME", help="Only this mailbox (with --once).")
 @click.pass_obj
-def poll_cmd(app, once: bool, mailbox: str | None) -> None:  # type: ignore[no-untyped-def]
+def poll_cmd(app: App, once: bool, mailbox: str | None) -> None:
     """Fetch and process new mail (without --once: the daemon with polling jobs only)."""
     if not once:
         if mailbox:
@@ -87,7 +88,7 @@ def poll_cmd(app, once: bool, mailbox: str | None) -> None:  # type: ignore[no-u
 @click.option("--receipts", is_flag=True,
               help="Answer imported mail with receipts too (off by default: back-fills are old mail).")
 @click.pass_obj
-def import_cmd(app, paths: tuple[Path, ...], receipts: bool = False) -> None:  # type: ignore[no-untyped-def]
+def import_cmd(app: App, paths: tuple[Path, ...], receipts: bool = False) -> None:
     """Ingest .eml files, Maildir folders or mbox files through the same pipeline."""
     from mailbridge.pipeline import Origin
     from mailbridge.sources import local
@@ -115,7 +116,7 @@ def import_cmd(app, paths: tuple[Path, ...], receipts: bool = False) -> None:  #
 
 @click.command("run")
 @click.pass_obj
-def run_cmd(app) -> None:  # type: ignore[no-untyped-def]
+def run_cmd(app: App) -> None:
     """The daemon: polling, the outbox, digests and health alerts; stops cleanly on SIGTERM."""
     from mailbridge.service.runner import Runner
 

@@ -9,12 +9,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import selectinload
 
+from mailbridge.app import App
 from mailbridge.errors import ConfigError
 from mailbridge.ledger.models import Message, Submission, Unit
 from mailbridge.ledger.records import iso, message_record, submission_record
+from mailbridge.ledger.vocab import Disposition, SubmissionStatus
 
 # Bidirectional overrides and isolates reorder what the admin reads (CVE-2021-42574 "Trojan Source").
 _BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -46,7 +48,7 @@ def emit_table(title: str, columns: list[str], rows: list[list[object]]) -> None
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
-def _messages(app, where) -> list[Message]:  # type: ignore[no-untyped-def]
+def _messages(app: App, where: list[ColumnElement[bool]]) -> list[Message]:
     with app.db.session() as s:
         query = select(Message).options(selectinload(Message.submissions)).order_by(Message.id)
         return list(s.scalars(query.where(*where)))
@@ -62,7 +64,7 @@ def messages_group() -> None:
 @click.option("--disposition", help="Only messages with this disposition.")
 @click.option("--mailbox", help="Only this mailbox ('import' for imported files).")
 @click.pass_obj
-def messages_list(app, as_json: bool, disposition: str | None, mailbox: str | None) -> None:  # type: ignore[no-untyped-def]
+def messages_list(app: App, as_json: bool, disposition: str | None, mailbox: str | None) -> None:
     """List every message in the ledger."""
     where = []
     if disposition:
@@ -84,7 +86,7 @@ def submissions_group() -> None:
     """Submissions: one per article received."""
 
 
-def _submissions(app, where) -> list[Submission]:  # type: ignore[no-untyped-def]
+def _submissions(app: App, where: list[ColumnElement[bool]]) -> list[Submission]:
     with app.db.session() as s:
         query = (select(Submission).options(
             selectinload(Submission.message).selectinload(Message.attachments), selectinload(Submission.document),
@@ -101,7 +103,7 @@ def _submissions(app, where) -> list[Submission]:  # type: ignore[no-untyped-def
 @click.option("--xlsx", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the clerk's ledger (台账) as an .xlsx; `adoptions import` reads it back.")
 @click.pass_obj
-def submissions_list(app, month: str | None, unit: str | None, as_json: bool,  # type: ignore[no-untyped-def]
+def submissions_list(app: App, month: str | None, unit: str | None, as_json: bool,
                      xlsx: Path | None) -> None:
     """List submissions."""
     if as_json and xlsx:
@@ -131,7 +133,7 @@ def submissions_list(app, month: str | None, unit: str | None, as_json: bool,  #
 LEDGER_HEADERS = ["回执编号", "单位", "标题", "字数", "类别", "收稿时间", "发件人", "备注", "采用渠道", "采用日期"]
 
 
-def _write_ledger(app, subs: list[Submission], path: Path, month: str | None) -> None:  # type: ignore[no-untyped-def]
+def _write_ledger(app: App, subs: list[Submission], path: Path, month: str | None) -> None:
     from mailbridge.ledger.xlsx import write_sheet
     from mailbridge.score.profile import load_profile
 
@@ -140,8 +142,8 @@ def _write_ledger(app, subs: list[Submission], path: Path, month: str | None) ->
     rows = []
     for sub in subs:
         adoptions = sorted(sub.adoptions, key=lambda a: (a.adopted_on, a.id))
-        note = {"superseded": "已被新版本替代", "awaiting_file": "待补交"}.get(sub.status) or (
-            "修改稿" if sub.version_of else "")
+        notes = {SubmissionStatus.SUPERSEDED: "已被新版本替代", SubmissionStatus.AWAITING_FILE: "待补交"}
+        note = notes.get(SubmissionStatus(sub.status)) or ("修改稿" if sub.version_of else "")
         rows.append([sub.receipt_no, sub.unit.name if sub.unit else "", sub.title, sub.body_chars,
                      app.config.category_name(sub.category) or "",
                      sub.message.received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), sub.message.sender or "",
@@ -156,7 +158,7 @@ def _write_ledger(app, subs: list[Submission], path: Path, month: str | None) ->
 @click.argument("submission_id")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def submissions_show(app, submission_id: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def submissions_show(app: App, submission_id: str, as_json: bool) -> None:
     """One submission with its text and attachments (ID or receipt number)."""
     key = Submission.id == int(submission_id) if submission_id.isdigit() else Submission.receipt_no == submission_id
     subs = _submissions(app, [key])
@@ -188,7 +190,7 @@ def submissions_show(app, submission_id: str, as_json: bool) -> None:  # type: i
 @click.argument("submission_id")
 @click.argument("category")
 @click.pass_obj
-def submissions_set_category(app, submission_id: str, category: str) -> None:  # type: ignore[no-untyped-def]
+def submissions_set_category(app: App, submission_id: str, category: str) -> None:
     """A reviewer's decision on the category (id or Chinese name, e.g. research or 工作研究/调研)."""
     names = app.config.category_names()
     wanted = next((cid for cid, name in names.items() if category in (cid, name)), None)
@@ -212,9 +214,9 @@ def quarantine_group() -> None:
 @quarantine_group.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def quarantine_list(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def quarantine_list(app: App, as_json: bool) -> None:
     """List quarantined messages with the reason."""
-    rows = _messages(app, [Message.disposition == "quarantined"])
+    rows = _messages(app, [Message.disposition == Disposition.QUARANTINED])
     zone = app.config.ingest.zone
     if as_json:
         emit_json([message_record(r, zone) for r in rows])
@@ -226,7 +228,7 @@ def quarantine_list(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
 @quarantine_group.command("retry")
 @click.argument("message_ids", nargs=-1, required=True, type=int)
 @click.pass_obj
-def quarantine_retry(app, message_ids: tuple[int, ...]) -> None:  # type: ignore[no-untyped-def]
+def quarantine_retry(app: App, message_ids: tuple[int, ...]) -> None:
     """Reprocess quarantined messages from their archived bytes (after a fix)."""
     for message_id in message_ids:
         try:

@@ -4,12 +4,14 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
+from mailbridge.app import App
 from mailbridge.commands.ledger import emit_json, emit_table
 from mailbridge.errors import ConfigError, TransientError
 from mailbridge.ledger.models import Outgoing
+from mailbridge.ledger.vocab import OutboxStatus
 
 
-def flush_outbox(app, now: bool = False) -> None:  # type: ignore[no-untyped-def]
+def flush_outbox(app: App, now: bool = False) -> None:
     """Send what is due (`now`: all that waits) and say how it went; exit 3 when some could not go."""
     from mailbridge.notify.sender import Sender
 
@@ -32,9 +34,9 @@ def outbox_group() -> None:
 
 @outbox_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per mail.")
-@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed", "cancelled"]), help="Only this status.")
+@click.option("--status", type=click.Choice([v.value for v in OutboxStatus]), help="Only this status.")
 @click.pass_obj
-def outbox_list(app, as_json: bool, status: str | None) -> None:  # type: ignore[no-untyped-def]
+def outbox_list(app: App, as_json: bool, status: str | None) -> None:
     """Every outgoing mail and its state."""
     from mailbridge.notify.outbox import record
 
@@ -50,7 +52,7 @@ def outbox_list(app, as_json: bool, status: str | None) -> None:  # type: ignore
 
 @outbox_group.command("flush")
 @click.pass_obj
-def outbox_flush(app) -> None:  # type: ignore[no-untyped-def]
+def outbox_flush(app: App) -> None:
     """Send every mail that waits, now (failed ones need 'outbox retry')."""
     flush_outbox(app, now=True)
 
@@ -58,7 +60,7 @@ def outbox_flush(app) -> None:  # type: ignore[no-untyped-def]
 @outbox_group.command("retry")
 @click.argument("mail_id", type=int)
 @click.pass_obj
-def outbox_retry(app, mail_id: int) -> None:  # type: ignore[no-untyped-def]
+def outbox_retry(app: App, mail_id: int) -> None:
     """Send a failed mail again (a sent one too, if asked), now."""
     from mailbridge.notify.sender import retry
 
@@ -72,7 +74,7 @@ def outbox_retry(app, mail_id: int) -> None:  # type: ignore[no-untyped-def]
 @outbox_group.command("cancel")
 @click.argument("mail_id", type=int)
 @click.pass_obj
-def outbox_cancel(app, mail_id: int) -> None:  # type: ignore[no-untyped-def]
+def outbox_cancel(app: App, mail_id: int) -> None:
     """Give up a mail that has not been sent; 'outbox retry' sends it after all."""
     from mailbridge.notify.sender import cancel
 
@@ -85,7 +87,7 @@ def outbox_cancel(app, mail_id: int) -> None:  # type: ignore[no-untyped-def]
 @click.command("digest")
 @click.option("--no-send", is_flag=True, help="Only queue the digests; the next flush sends them.")
 @click.pass_obj
-def digest_cmd(app, no_send: bool) -> None:  # type: ignore[no-untyped-def]
+def digest_cmd(app: App, no_send: bool) -> None:
     """Mail each review group the submissions routed to it since its last digest."""
     from mailbridge.review.digest import enqueue_digests
 

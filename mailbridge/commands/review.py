@@ -4,14 +4,17 @@ from __future__ import annotations
 import getpass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from mailbridge.app import App
 from mailbridge.commands.ledger import emit_json, emit_table
 from mailbridge.errors import ConfigError
 from mailbridge.ledger.models import Message, Submission
+from mailbridge.ledger.vocab import ReviewStatus, SubmissionStatus
 
 
 def _actor(by: str | None) -> str:
@@ -44,7 +47,7 @@ def _title(sub: Submission) -> str:
 @click.option("--withdraw", is_flag=True, help="Take the adoptions by these channels back (a mistake).")
 @by_option
 @click.pass_obj
-def adopt_cmd(app, submission: str, channels: tuple[str, ...], on: str | None, withdraw: bool,  # type: ignore[no-untyped-def]
+def adopt_cmd(app: App, submission: str, channels: tuple[str, ...], on: str | None, withdraw: bool,
               by: str | None) -> None:
     """Record adoption (采用) of a submission (id or receipt number) by one or more channels."""
     from mailbridge.review import decisions
@@ -68,7 +71,7 @@ def adopt_cmd(app, submission: str, channels: tuple[str, ...], on: str | None, w
 @click.option("--undo", is_flag=True, help="Reopen a rejected submission for review.")
 @by_option
 @click.pass_obj
-def reject_cmd(app, submission: str, note: str | None, undo: bool, by: str | None) -> None:  # type: ignore[no-untyped-def]
+def reject_cmd(app: App, submission: str, note: str | None, undo: bool, by: str | None) -> None:
     """Reject a submission (不予采用), with an optional note to the unit."""
     from mailbridge.review import decisions
 
@@ -87,7 +90,7 @@ def reject_cmd(app, submission: str, note: str | None, undo: bool, by: str | Non
 @click.option("--note", help="Remarks (optional).")
 @by_option
 @click.pass_obj
-def first_review_cmd(app, submission: str, note: str | None, by: str | None) -> None:  # type: ignore[no-untyped-def]
+def first_review_cmd(app: App, submission: str, note: str | None, by: str | None) -> None:
     """Pass a submission's first review (初审); it then waits for a leader (review.two_stage)."""
     from mailbridge.review import decisions
 
@@ -102,7 +105,7 @@ def first_review_cmd(app, submission: str, note: str | None, by: str | None) -> 
 @click.option("--note", help="Remarks (optional).")
 @by_option
 @click.pass_obj
-def approve_cmd(app, submission: str, note: str | None, by: str | None) -> None:  # type: ignore[no-untyped-def]
+def approve_cmd(app: App, submission: str, note: str | None, by: str | None) -> None:
     """A leader's approval after first review (review.two_stage); it can then be adopted."""
     from mailbridge.review import decisions
 
@@ -117,7 +120,7 @@ def approve_cmd(app, submission: str, note: str | None, by: str | None) -> None:
 @click.option("--note", help="Why (optional); kept in the audit trail.")
 @by_option
 @click.pass_obj
-def accept_body_cmd(app, submission: str, note: str | None, by: str | None) -> None:  # type: ignore[no-untyped-def]
+def accept_body_cmd(app: App, submission: str, note: str | None, by: str | None) -> None:
     """Count a submission waiting for its 超大附件 file (待补交) from its mail body instead."""
     from mailbridge.review import decisions
 
@@ -127,14 +130,14 @@ def accept_body_cmd(app, submission: str, note: str | None, by: str | None) -> N
         click.echo(f"{_title(sub)}: body accepted as the article; it counts now")
 
 
-WAITING = ("pending", "reviewed", "approved")
+WAITING = (ReviewStatus.PENDING, ReviewStatus.REVIEWED, ReviewStatus.APPROVED)
 
 
 @click.command("review")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per waiting submission.")
 @click.option("--group", metavar="ID", help="Only this reviewer group.")
 @click.pass_obj
-def review_cmd(app, as_json: bool, group: str | None) -> None:  # type: ignore[no-untyped-def]
+def review_cmd(app: App, as_json: bool, group: str | None) -> None:
     """What waits for a decision, by reviewer group (pending, and with two-stage review: approval)."""
     from mailbridge.ledger.records import iso
     from mailbridge.review.routing import group_for
@@ -145,9 +148,9 @@ def review_cmd(app, as_json: bool, group: str | None) -> None:  # type: ignore[n
         raise ConfigError(f"no reviewer group {group!r} (known: {known}).")
     with app.db.session() as s:
         subs = list(s.scalars(select(Submission).where(
-            Submission.review_status.in_(WAITING), Submission.status != "superseded")
+            Submission.review_status.in_(WAITING), Submission.status != SubmissionStatus.SUPERSEDED)
             .options(selectinload(Submission.message), selectinload(Submission.unit)).order_by(Submission.id)))
-        rows = []
+        rows: list[dict[str, Any]] = []
         for sub in subs:
             found = group_for(config, sub)
             if group is not None and (found is None or found.id != group):
@@ -176,7 +179,7 @@ def adoptions_group() -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be recorded; change nothing.")
 @by_option
 @click.pass_obj
-def adoptions_import(app, file: Path, dry_run: bool, by: str | None) -> None:  # type: ignore[no-untyped-def]
+def adoptions_import(app: App, file: Path, dry_run: bool, by: str | None) -> None:
     """Import adoptions from an .xlsx sheet (编号/回执号 or 标题+单位, 采用渠道, 采用日期); all rows or none."""
     from mailbridge.review.sheet import import_sheet
 
@@ -201,7 +204,7 @@ def adoptions_import(app, file: Path, dry_run: bool, by: str | None) -> None:  #
 @click.option("--month", metavar="YYYY-MM", help="Only submissions of this month.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def adoptions_list(app, month: str | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def adoptions_list(app: App, month: str | None, as_json: bool) -> None:
     """Every adoption recorded, with its submission."""
     from mailbridge.ledger.models import Adoption
 
@@ -211,7 +214,7 @@ def adoptions_list(app, month: str | None, as_json: bool) -> None:  # type: igno
             .order_by(Adoption.id))
         if month:
             query = query.where(Submission.month == month)
-        rows = [{"submission_id": sub.id, "receipt_no": sub.receipt_no, "unit": sub.unit.name if sub.unit else None,
+        rows: list[dict[str, Any]] = [{"submission_id": sub.id, "receipt_no": sub.receipt_no, "unit": sub.unit.name if sub.unit else None,
                  "title": sub.title, "channel": a.channel, "date": a.adopted_on.isoformat(), "actor": a.actor,
                  "via": a.via} for a, sub in s.execute(query)]
     if as_json:

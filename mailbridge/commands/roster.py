@@ -2,14 +2,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from mailbridge.app import App
 from mailbridge.commands.ledger import emit_json, emit_table
 from mailbridge.errors import ConfigError
 from mailbridge.ledger.models import Address, Attachment, Message, Officer, Unit
+
+if TYPE_CHECKING:
+    from mailbridge.attribute.roster_files import RosterRead
+    from mailbridge.config import Config
 
 
 @click.group("roster")
@@ -17,7 +23,7 @@ def roster_group() -> None:
     """Units, their information officers (信息员) and addresses."""
 
 
-def _read(filename: str, data: bytes):  # type: ignore[no-untyped-def]
+def _read(filename: str, data: bytes) -> RosterRead:
     from mailbridge.attribute.roster_files import read_roster
     from mailbridge.parse.tables import TableFormatError
 
@@ -27,7 +33,7 @@ def _read(filename: str, data: bytes):  # type: ignore[no-untyped-def]
         raise ConfigError(str(exc)) from None
 
 
-def _apply_and_report(app, read, dry_run: bool, partial: bool) -> None:  # type: ignore[no-untyped-def]
+def _apply_and_report(app: App, read: RosterRead, dry_run: bool, partial: bool) -> None:
     from mailbridge.attribute.roster import apply
 
     with app.db.sessions() as s:
@@ -58,18 +64,18 @@ def _apply_and_report(app, read, dry_run: bool, partial: bool) -> None:  # type:
 @click.option("--dry-run", is_flag=True, help="Show what would be added, changed and deactivated; change nothing.")
 @click.option("--partial", is_flag=True, help="Only the units in the file; deactivate nothing else.")
 @click.pass_obj
-def roster_import(app, file: Path, dry_run: bool, partial: bool) -> None:  # type: ignore[no-untyped-def]
+def roster_import(app: App, file: Path, dry_run: bool, partial: bool) -> None:
     """Import the 信息员登记表 from .docx (its table), .xlsx or .csv; idempotent."""
     _apply_and_report(app, _read(file.name, file.read_bytes()), dry_run, partial)
 
 
-def _units(app) -> list[Unit]:  # type: ignore[no-untyped-def]
+def _units(app: App) -> list[Unit]:
     with app.db.session() as s:
         return list(s.scalars(select(Unit).options(
             selectinload(Unit.officers).selectinload(Officer.addresses)).order_by(Unit.name)))
 
 
-def _bound(app) -> dict[int, list[str]]:  # type: ignore[no-untyped-def]
+def _bound(app: App) -> dict[int, list[str]]:
     with app.db.session() as s:
         rows = s.execute(select(Address.unit_id, Address.address).where(
             Address.officer_id.is_(None), Address.active.is_(True))).all()
@@ -79,7 +85,7 @@ def _bound(app) -> dict[int, list[str]]:  # type: ignore[no-untyped-def]
     return out
 
 
-def unit_record(unit: Unit, config, bound: list[str]) -> dict:  # type: ignore[no-untyped-def]
+def unit_record(unit: Unit, config: Config, bound: list[str]) -> dict:
     kind = config.unit_type(unit.type) if unit.type else None
     return {
         "name": unit.name,
@@ -100,7 +106,7 @@ def unit_record(unit: Unit, config, bound: list[str]) -> dict:  # type: ignore[n
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--all", "show_all", is_flag=True, help="Include deactivated units.")
 @click.pass_obj
-def roster_list(app, as_json: bool, show_all: bool) -> None:  # type: ignore[no-untyped-def]
+def roster_list(app: App, as_json: bool, show_all: bool) -> None:
     """List units with their type, monthly quota, officers and addresses."""
     bound = _bound(app)
     records = [unit_record(u, app.config, bound.get(u.id, [])) for u in _units(app) if show_all or u.active]
@@ -116,15 +122,15 @@ def roster_list(app, as_json: bool, show_all: bool) -> None:  # type: ignore[no-
 @roster_group.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
-def roster_export(app, file: Path) -> None:  # type: ignore[no-untyped-def]
+def roster_export(app: App, file: Path) -> None:
     """Write the roster to an .xlsx in the 登记表's columns (re-importable)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from mailbridge.sheets import append
+    from mailbridge.sheets import active, append
 
     book = Workbook()
-    sheet = book.active
+    sheet = active(book)
     sheet.title = "信息员登记表"
     append(sheet, ["单位（部门）", "单位类型", "姓名", "联系电话", "电子信箱", "任务数"])
     for cell in sheet[1]:
@@ -138,7 +144,7 @@ def roster_export(app, file: Path) -> None:  # type: ignore[no-untyped-def]
             append(sheet, [unit.name, unit.type or "", officer.name, officer.phone, "；".join(emails), unit.quota])
         if bound.get(unit.id):  # addresses bound to the unit but to no officer
             append(sheet, [unit.name, unit.type or "", "", "", "；".join(bound.get(unit.id, [])), unit.quota])
-    for column, width in zip("ABCDEF", (30, 12, 10, 16, 40, 8)):
+    for column, width in zip("ABCDEF", (30, 12, 10, 16, 40, 8), strict=True):
         sheet.column_dimensions[column].width = width
     book.save(file)
     click.echo(f"roster written to {file}")
@@ -148,7 +154,7 @@ def roster_export(app, file: Path) -> None:  # type: ignore[no-untyped-def]
 @click.argument("address")
 @click.argument("unit_name")
 @click.pass_obj
-def roster_bind(app, address: str, unit_name: str) -> None:  # type: ignore[no-untyped-def]
+def roster_bind(app: App, address: str, unit_name: str) -> None:
     """Bind a sender address to a unit, and attribute its past submissions to that unit."""
     from mailbridge.attribute.match import rebind
 
@@ -172,12 +178,12 @@ def roster_bind(app, address: str, unit_name: str) -> None:  # type: ignore[no-u
 @roster_group.command("forms")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def roster_forms(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def roster_forms(app: App, as_json: bool) -> None:
     """Filled 登记表 forms that arrived by mail, to apply with `roster apply-form`."""
     with app.db.session() as s:
         rows = s.execute(select(Attachment, Message).join(Message).order_by(Attachment.id)).all()
     forms = [(a, m) for a, m in rows if "roster_form" in (a.flags or [])]
-    records = [{"id": a.id, "filename": a.filename, "message": m.id, "sender": m.sender,
+    records: list[dict[str, Any]] = [{"id": a.id, "filename": a.filename, "message": m.id, "sender": m.sender,
                 "received_at": m.received_at.isoformat(), "applied": "roster_applied" in a.flags} for a, m in forms]
     if as_json:
         emit_json(records)
@@ -191,7 +197,7 @@ def roster_forms(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
 @click.argument("form_id", type=int)
 @click.option("--dry-run", is_flag=True)
 @click.pass_obj
-def roster_apply_form(app, form_id: int, dry_run: bool) -> None:  # type: ignore[no-untyped-def]
+def roster_apply_form(app: App, form_id: int, dry_run: bool) -> None:
     """Apply a mailed form (see `roster forms`) to the units it names."""
     with app.db.session() as s:
         form = s.get(Attachment, form_id)
@@ -202,5 +208,5 @@ def roster_apply_form(app, form_id: int, dry_run: bool) -> None:  # type: ignore
     _apply_and_report(app, _read(filename, data), dry_run, partial=True)
     if not dry_run:
         with app.db.session() as s:
-            form = s.get(Attachment, form_id)
+            form = s.get_one(Attachment, form_id)
             form.flags = sorted(set(form.flags) | {"roster_applied"})

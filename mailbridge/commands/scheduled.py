@@ -1,15 +1,16 @@
 """Scheduled mail by hand: `remind` (催报) and `progress` (weekly), previewed or queued and sent."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import click
 
+from mailbridge.app import App
 from mailbridge.commands.ledger import emit_json, emit_table
 from mailbridge.commands.outbox import flush_outbox
 
 
-def _today(app):  # type: ignore[no-untyped-def]
+def _today(app: App) -> date:
     return datetime.now(app.config.ingest.zone).date()
 
 
@@ -19,7 +20,7 @@ def _today(app):  # type: ignore[no-untyped-def]
 @click.option("--send", is_flag=True, help="Queue the reminders and send them now (the default without --dry-run).")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per unit (see CONTRACT.md).")
 @click.pass_obj
-def remind_cmd(app, month: str | None, dry_run: bool, send: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def remind_cmd(app: App, month: str | None, dry_run: bool, send: bool, as_json: bool) -> None:
     """Remind (催报) every unit below its quota this month; a unit at most once a day."""
     from mailbridge.notify import reminders
     from mailbridge.score import period
@@ -45,7 +46,7 @@ def remind_cmd(app, month: str | None, dry_run: bool, send: bool, as_json: bool)
 @click.option("--dry-run", is_flag=True, help="List the reports; queue nothing.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per unit.")
 @click.pass_obj
-def progress_cmd(app, week: str | None, dry_run: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def progress_cmd(app: App, week: str | None, dry_run: bool, as_json: bool) -> None:
     """Send each unit its weekly progress: this month so far against its quota; once per week."""
     from mailbridge.notify import progress
     from mailbridge.score import period

@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from mailbridge.app import App
 from mailbridge.commands.ledger import emit_json, emit_table
 from mailbridge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mailbridge.score.engine import Scorecard
+    from mailbridge.score.period import Period
 
 
 @click.command("scorecard")
@@ -21,7 +27,7 @@ from mailbridge.errors import ConfigError
 @click.option("--send", is_flag=True, help="Mail the month's scorecard (.xlsx and .docx) to [scorecards] recipients, once.")
 @click.option("--resend", is_flag=True, help="With --send: send it again although it was sent.")
 @click.pass_obj
-def scorecard(app, month: str | None, week: str | None, quarter: str | None, year: str | None,  # type: ignore[no-untyped-def]
+def scorecard(app: App, month: str | None, week: str | None, quarter: str | None, year: str | None,
               unit: str | None, as_json: bool, xlsx: Path | None, docx: Path | None, send: bool = False,
               resend: bool = False) -> None:
     """Scores of every unit for a period, by the configured rule profile ([scoring] profile)."""
@@ -67,7 +73,7 @@ def scorecard(app, month: str | None, week: str | None, quarter: str | None, yea
                      f"{u.record()['points']}" + (f" {u.grade}" if u.grade else "")] for u in card.units])
 
 
-def _send(app, period, resend: bool) -> None:  # type: ignore[no-untyped-def]
+def _send(app: App, period: Period, resend: bool) -> None:
     from datetime import datetime
 
     from mailbridge.commands.outbox import flush_outbox
@@ -90,7 +96,7 @@ def _send(app, period, resend: bool) -> None:  # type: ignore[no-untyped-def]
     flush_outbox(app)
 
 
-def _explain(app, card, name: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _explain(app: App, card: Scorecard, name: str, as_json: bool) -> None:
     from mailbridge.score.text import render, words
 
     found = next((u for u in card.units if u.unit == name), None)

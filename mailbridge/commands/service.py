@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from mailbridge.app import App
 from mailbridge.errors import MailbridgeError
 
 
@@ -15,7 +16,7 @@ class NeedsAdmin(MailbridgeError):
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (see CONTRACT.md).")
 @click.pass_obj
-def status_cmd(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def status_cmd(app: App, as_json: bool) -> None:
     """Health of the service: exit 0 when healthy, 3 when something needs an admin."""
     from mailbridge.commands.ledger import emit_json
     from mailbridge.service.status import report

@@ -22,6 +22,7 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ import docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
+from docx.text.run import Run
 
 HERE = Path(__file__).resolve().parent
 CST = timezone(timedelta(hours=8))
@@ -144,7 +146,10 @@ def scene(cols: int, rows: int, kind: str) -> list[list[tuple[int, int, int]]]:
             return crowd[(n + 25) % 5]
         return (150 + n, 150 + n, 145 + n)
 
-    clamp = lambda rgb: tuple(max(0, min(255, x)) for x in rgb)
+    def clamp(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+        r, g, b = (max(0, min(255, x)) for x in rgb)
+        return r, g, b
+
     return [[clamp(cell(c, r)) for c in range(cols)] for r in range(rows)]
 
 
@@ -202,7 +207,7 @@ def jpeg(kind: str, w: int = 320, h: int = 240) -> bytes:
 # ---------------------------------------------------------------- documents
 
 
-def _east(run, font: str) -> None:
+def _east(run: Run, font: str) -> None:
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
 
 
@@ -274,7 +279,7 @@ def ctype_of(filename: str) -> str:
 
 
 def coremail(name: str, addr: str, subject: str, dt: datetime, note: list[str],
-             files: list[tuple[str, bytes]] = (), inline: tuple[str, bytes] | None = None,
+             files: Sequence[tuple[str, bytes]] = (), inline: tuple[str, bytes] | None = None,
              html_extra: str = "", text_extra: tuple[str, ...] = (),
              server: str = "163com") -> str:
     """NetEase webmail (Coremail): GBK encoded-words, GBK base64 bodies, GBK file names."""
@@ -593,7 +598,7 @@ def m17() -> str:
 # ---------------------------------------------------------------- delivery, roster, articles
 
 # (file name, builder, relay that handed the mail to 163's MX, its IP, seconds in transit)
-SCHEDULE = [
+SCHEDULE: list[tuple[str, str | Callable[[], str], str, str, int]] = [
     ("01-lushi-coremail-docx-photos.eml", m01, "m16.mail.163.com", "220.181.16.87", 3),
     ("02-lingbao-foxmail-two-docx.eml", m02, "m15.mail.126.com", "220.181.15.113", 4),
     ("03-mianchi-qqmail.eml", m03, "out203-205-221-235.mail.qq.com", "203.205.221.235", 2),
@@ -744,8 +749,9 @@ def main() -> None:
             text, sent = built[build]
         else:
             text = build()
-            sent = datetime.strptime(re.search(r"^Date: (.*?)( \(CST\))?$", text, re.MULTILINE)[1],
-                                     "%a, %d %b %Y %H:%M:%S %z")
+            date = re.search(r"^Date: (.*?)( \(CST\))?$", text, re.MULTILINE)
+            assert date is not None, name
+            sent = datetime.strptime(date[1], "%a, %d %b %Y %H:%M:%S %z")
         built[key] = (text, sent)
         top = received(relay, ip, sent + timedelta(seconds=transit))
         (out / name).write_bytes((top + "\n" + text).encode("ascii"))

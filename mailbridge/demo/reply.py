@@ -28,7 +28,10 @@ def reviewer_reply(config: Config, db: Database) -> bytes | None:
         if row is None:
             return None
         digest = message_from_bytes(row.data, policy=policy.default)
-    text = digest.get_body(("plain",)).get_content()
+    body = digest.get_body(("plain",))
+    if body is None:
+        return None
+    text = body.get_content()
     token = _TOKEN.search(text)
     listed = list(dict.fromkeys(_RECEIPT.findall(text)))
     if token is None or len(listed) < 2:

@@ -5,7 +5,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from mailbridge.errors import TransientError
 

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -19,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbridge.config import masked
 from mailbridge.errors import ConfigError, TransientError
 from mailbridge.ledger.archive import private_dir
+
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> Engine:
@@ -59,11 +63,11 @@ def _private_sqlite_file(path: Path) -> None:
                           "fix database.url or the folder's permissions.") from None
 
 
-def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
-    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]  # we issue BEGIN ourselves
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
     # WAL lets readers (messages list) run while a poller writes; busy_timeout rides out the
     # short write locks of a second process instead of failing with "database is locked".
-    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
@@ -83,7 +87,9 @@ def alembic_config(engine: Engine | None = None) -> AlembicConfig:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()  # type: ignore[return-value]
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # the chain of migrations/versions has one head
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -134,7 +140,7 @@ def ensure_schema(engine: Engine) -> None:
     script = ScriptDirectory.from_config(alembic_config())
     try:
         known = script.get_revision(current) is not None
-    except Exception:  # alembic raises for a revision it has never heard of
+    except Exception:  # noqa: BLE001 - alembic raises for a revision it has never heard of
         known = False
     if not known:
         raise ConfigError(
@@ -145,7 +151,7 @@ def ensure_schema(engine: Engine) -> None:
     )
 
 
-def _guard(fn, engine: Engine):  # type: ignore[no-untyped-def]
+def _guard(fn: Callable[[], T], engine: Engine) -> T:
     try:
         return fn()
     except OperationalError as exc:

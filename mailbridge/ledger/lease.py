@@ -5,8 +5,9 @@ import os
 import socket
 import threading
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mailbridge.ledger.db import Database
@@ -43,11 +44,11 @@ def acquire(db: Database, name: str, owner: str, ttl_seconds: int = 300) -> bool
     with db.session() as s:
         holder = s.scalar(select(Lease.owner).where(Lease.name == name))
         stale = [holder] if holder and holder != owner and _dead_here(holder) else []
-        taken = s.execute(
+        taken = cast(CursorResult[Any], s.execute(  # an UPDATE: a cursor's result, with rowcount
             update(Lease)
             .where(Lease.name == name, or_(Lease.owner.in_([owner, *stale]), Lease.expires_at < now))
             .values(owner=owner, expires_at=expires)
-        ).rowcount
+        )).rowcount
         if taken:
             return True
         if holder is not None:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -15,11 +17,14 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from mailbridge.ledger.vocab import Disposition, MessageState, OutboxStatus, ReviewStatus, SubmissionStatus, check
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -54,6 +59,7 @@ class UTCDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    __table__: ClassVar[Table]  # every model maps one table (DeclarativeBase says only FromClause)
 
 
 class FolderState(Base):
@@ -78,6 +84,8 @@ class Message(Base):
         UniqueConstraint("mailbox", "folder", "uidvalidity", "uid", name="uq_messages_location"),
         # One sender's mail of a day, for the flood cap (attribute/flood.py) at every message.
         Index("ix_messages_sender_received_at", "sender", "received_at"),
+        CheckConstraint(check("state", MessageState), name="ck_messages_state"),
+        CheckConstraint(check("disposition", Disposition), name="ck_messages_disposition"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -97,7 +105,7 @@ class Message(Base):
     sender_name: Mapped[str | None] = mapped_column(String(500))
     subject: Mapped[str | None] = mapped_column(Text)
     # archived -> processed; a processed row has a disposition.
-    state: Mapped[str] = mapped_column(String(20), default="archived", index=True)
+    state: Mapped[str] = mapped_column(String(20), default=MessageState.ARCHIVED, index=True)
     disposition: Mapped[str | None] = mapped_column(String(20), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
@@ -134,27 +142,14 @@ class Attachment(Base):
     message: Mapped[Message] = relationship(back_populates="attachments")
 
 
-# Submission.status values. A body-only mail whose article sits behind a 超大附件 download link is
-# `awaiting_file` (shown to clerks as 待补交) until the file arrives in a later mail of the unit
-# (attribute/match.py complete_waiting: it then becomes `superseded` by that version) or a
-# reviewer accepts the body (review/decisions.py accept_body: it becomes `received`).
-RECEIVED = "received"
-SUPERSEDED = "superseded"
-AWAITING_FILE = "awaiting_file"
-# The statuses that count toward anything (quota, scorecard, 通报, progress, reminders); a
-# superseded version counts as part of its article, which counts once (ledger/queries.py).
-COUNTED_STATUSES = (RECEIVED, SUPERSEDED)
-
-
-def counted(status: str) -> bool:
-    """Whether a submission of this status counts (see COUNTED_STATUSES)."""
-    return status in COUNTED_STATUSES
-
-
 class Submission(Base):
     """One article: a document attachment, or the body of a mail that had none."""
 
     __tablename__ = "submissions"
+    __table_args__ = (
+        CheckConstraint(check("status", SubmissionStatus), name="ck_submissions_status"),
+        CheckConstraint(check("review_status", ReviewStatus), name="ck_submissions_review_status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_row_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
@@ -168,7 +163,7 @@ class Submission(Base):
     suggested_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     # A resubmission points at the first version; only the newest version of an article counts.
     version_of: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default=RECEIVED)  # RECEIVED | SUPERSEDED | AWAITING_FILE
+    status: Mapped[str] = mapped_column(String(20), default=SubmissionStatus.RECEIVED)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     links: Mapped[list[dict]] = mapped_column(JSON, default=list)  # large-attachment downloads
     problem: Mapped[str | None] = mapped_column(Text)  # why no text came out, for the receipt
@@ -176,7 +171,7 @@ class Submission(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Review (review/decisions.py is the only writer): pending -> [reviewed -> approved ->] adopted,
     # or rejected. `review_group` is the group that decided, fixed at the first decision.
-    review_status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending", index=True)
+    review_status: Mapped[str] = mapped_column(String(20), default=ReviewStatus.PENDING, server_default=ReviewStatus.PENDING, index=True)
     review_group: Mapped[str | None] = mapped_column(String(40))
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"), index=True)  # the digest that listed it
 
@@ -304,6 +299,7 @@ class Outgoing(Base):
     """
 
     __tablename__ = "outbox"
+    __table_args__ = (CheckConstraint(check("status", OutboxStatus), name="ck_outbox_status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -313,7 +309,7 @@ class Outgoing(Base):
     message_id: Mapped[str] = mapped_column(String(300))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     # pending -> sending -> sent | failed; `sending` left behind by a dead sender is sent again.
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)

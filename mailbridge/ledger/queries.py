@@ -7,7 +7,8 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
-from mailbridge.ledger.models import COUNTED_STATUSES, Address, Submission, Unit
+from mailbridge.ledger.models import Address, Submission, Unit
+from mailbridge.ledger.vocab import COUNTED_STATUSES
 
 
 def quota_of(config: Config, unit: Unit) -> int | None:
@@ -37,7 +38,7 @@ def articles_per_unit_month(s: Session, months: Iterable[str]) -> dict[tuple[int
                Submission.status.in_(COUNTED_STATUSES))
         .group_by(Submission.unit_id, Submission.month)
     )
-    return {(unit_id, month): count for unit_id, month, count in rows}
+    return {(unit_id, month): count for unit_id, month, count in rows if unit_id is not None}
 
 
 def unit_addresses(s: Session, unit_id: int) -> list[str]:

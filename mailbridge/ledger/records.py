@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from mailbridge.config import Config
 from mailbridge.ledger.models import Message, Submission
 
 
+@overload
+def iso(when: datetime, zone: ZoneInfo) -> str: ...
+@overload
+def iso(when: datetime | None, zone: ZoneInfo) -> str | None: ...
 def iso(when: datetime | None, zone: ZoneInfo) -> str | None:
     return when.astimezone(zone).isoformat() if when else None
 

@@ -1,6 +1,6 @@
 """Alembic environment: runs on the connection mailbridge hands it, or on sqlalchemy.url."""
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from mailbridge.ledger.models import Base
 
@@ -17,13 +17,13 @@ def run() -> None:
         with config.attributes["engine"].begin() as conn:
             _migrate(conn)
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.begin() as conn:
         _migrate(conn)
     engine.dispose()
 
 
-def _migrate(connection) -> None:  # type: ignore[no-untyped-def]
+def _migrate(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
 from mailbridge.ledger.models import Outgoing, utcnow
+from mailbridge.ledger.vocab import OutboxStatus
 from mailbridge.notify.compose import recipients
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def enqueue(s: Session, key: str, kind: str, msg: EmailMessage, message_row_id: 
         log.warning("outbox: %s %s not queued: %s", kind, key, capped)
         return False
     s.add(Outgoing(key=key, kind=kind, recipients=to, subject=str(msg["Subject"]),
-                   message_id=str(msg["Message-ID"]), data=msg.as_bytes(), status="pending",
+                   message_id=str(msg["Message-ID"]), data=msg.as_bytes(), status=OutboxStatus.PENDING,
                    next_attempt_at=utcnow(), message_row_id=message_row_id))
     return True
 
@@ -85,7 +86,7 @@ def record(row: Outgoing) -> dict:
         "message_id": row.message_id,
         "status": row.status,
         "attempts": row.attempts,
-        "next_attempt_at": row.next_attempt_at.isoformat() if row.status == "pending" else None,
+        "next_attempt_at": row.next_attempt_at.isoformat() if row.status == OutboxStatus.PENDING else None,
         "last_error": row.last_error,
         "message": row.message_row_id,
         "created_at": row.created_at.isoformat(),

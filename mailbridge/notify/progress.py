@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -58,7 +59,7 @@ def due(s: Session, config: Config, week: str, owed: dict[int, list[dict]] | Non
     return out
 
 
-def _data(config: Config, card: Scorecard, u: UnitScore, last: date, labels, channels: dict) -> dict:  # type: ignore[no-untyped-def]
+def _data(config: Config, card: Scorecard, u: UnitScore, last: date, labels: Any, channels: dict) -> dict:
     record = u.record()
     peers = [x for x in card.units if x.unit_type == u.unit_type and x.type_rank]
     rules = card.profile.units.get(u.unit)

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config, MailboxConfig
 from mailbridge.errors import ConfigError, TransientError
-from mailbridge.ledger.models import AWAITING_FILE, Address, Message, Submission, utcnow
+from mailbridge.ledger.models import Address, Message, Submission, utcnow
 from mailbridge.ledger.queries import articles_in_month, quota_of
+from mailbridge.ledger.vocab import SubmissionStatus
 from mailbridge.notify import outbox, roster_form
 from mailbridge.notify.compose import compose, from_address, one_address
 from mailbridge.parse.article import clean_subject
@@ -22,7 +25,14 @@ log = logging.getLogger(__name__)
 UNDELIVERABLE = "address not deliverable"
 
 
-def why_not(config: Config, row: Message, mail: ParsedMail, subs: list[Submission],
+class Credited(Protocol):
+    """What why_not reads of a submission (a collection reply passes just its unit)."""
+
+    @property
+    def unit_id(self) -> int | None: ...
+
+
+def why_not(config: Config, row: Message, mail: ParsedMail, subs: Sequence[Credited],
             imports: bool, s: Session) -> str | None:
     """The reason no receipt goes to this mail, or None when one is owed (loop protection first)."""
     rules = config.receipts
@@ -97,7 +107,7 @@ def receipt_data(s: Session, config: Config, row: Message, subs: list[Submission
                 "links": [dict(link, expires=expiry_words(link.get("expires", ""), local))
                           for link in sub.links or []],
                 "from_body": sub.document_id is None,
-                "awaiting_file": sub.status == AWAITING_FILE,
+                "awaiting_file": sub.status == SubmissionStatus.AWAITING_FILE,
                 # One line: the template makes a "※" bullet of every line it is given.
                 "excerpt": " ".join(sub.text.split())[:80],
                 "version_of": _first_title(s, sub, by_id),
@@ -156,7 +166,7 @@ def _enqueue(s: Session, config: Config, row: Message, mail: ParsedMail, subs: l
         return False
     data = receipt_data(s, config, row, subs)
     subject, text, html = render_mail(config, "receipt", **data)
-    to = one_address(row.sender)
+    to = one_address(row.sender or "")
     msg = compose(config, [to], subject, text, html, auto="auto-replied",
                   in_reply_to=row.message_id, references=mail.references)
     if not data["unit"]:  # the receipt asks an unknown sender for the form: it comes with it

@@ -18,8 +18,10 @@ from mailbridge.errors import ConfigError, PermanentError, TransientError
 from mailbridge.ledger import lease
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Outgoing, utcnow
+from mailbridge.ledger.vocab import OutboxStatus
 from mailbridge.notify.outbox import AUTOMATIC
-from mailbridge.notify.transport import PartialDelivery, ServerUnavailable, Undeliverable, transport
+from mailbridge.notify.transport import (FileTransport, PartialDelivery, ServerUnavailable, SmtpTransport, Undeliverable,
+                                         transport)
 
 log = logging.getLogger(__name__)
 LEASE = "outbox"
@@ -55,8 +57,8 @@ class Sender:
             return stats
         out = transport(self.config.smtp)
         try:
-            row_id = 0
-            while not (stop and stop.is_set()) and (row_id := self._claim(owner, now, after=row_id)) is not None:
+            row_id: int | None = 0
+            while not (stop and stop.is_set()) and (row_id := self._claim(owner, now, after=row_id or 0)) is not None:
                 # each mail once a flush
                 self._send(out, row_id, stats)
         finally:
@@ -67,69 +69,69 @@ class Sender:
     def _claim(self, owner: str, now: bool, after: int) -> int | None:
         """The next due mail, marked `sending`. A `sending` row is a dead sender's: we hold the lease."""
         lease.acquire(self.db, LEASE, owner)  # renew while we work through a long queue
-        due = Outgoing.status == "pending"
+        due = Outgoing.status == OutboxStatus.PENDING
         if not now:
             due &= Outgoing.next_attempt_at <= utcnow()
         with self.db.session() as s:
-            row_id = s.scalar(select(Outgoing.id).where(Outgoing.id > after, or_(Outgoing.status == "sending", due))
+            row_id = s.scalar(select(Outgoing.id).where(Outgoing.id > after, or_(Outgoing.status == OutboxStatus.SENDING, due))
                               .order_by(Outgoing.id).limit(1))
             if row_id is not None:
                 s.execute(update(Outgoing).where(Outgoing.id == row_id)
-                          .values(status="sending", attempts=Outgoing.attempts + 1))
+                          .values(status=OutboxStatus.SENDING, attempts=Outgoing.attempts + 1))
             return row_id
 
-    def _send(self, out, row_id: int, stats: FlushStats) -> None:  # type: ignore[no-untyped-def]
+    def _send(self, out: SmtpTransport | FileTransport, row_id: int, stats: FlushStats) -> None:
         """Send one mail and record how it went. Whatever goes wrong with this mail fails this mail
         only: the flush goes on with the next one (one bad address must not hold up every receipt)."""
         with self.db.session() as s:
-            row = s.get(Outgoing, row_id)
+            row = s.get_one(Outgoing, row_id)
             recipients, data, attempts, kind = list(row.recipients), row.data, row.attempts, row.kind
         status, error = self._attempt(out, row_id, kind, recipients, data, attempts)
-        if status == "sent":
+        if status == OutboxStatus.SENT:
             stats.sent += 1
         else:
-            stats.retrying += status == "pending"
-            stats.failed += status == "failed"
+            stats.retrying += status == OutboxStatus.PENDING
+            stats.failed += status == OutboxStatus.FAILED
             stats.errors.append(f"outbox {row_id}: {error}")
-        log.log(logging.INFO if status == "sent" else logging.WARNING, "outbox %s %s%s", row_id, status,
+        log.log(logging.INFO if status == OutboxStatus.SENT else logging.WARNING, "outbox %s %s%s", row_id, status,
                 f": {error}" if error else "")
         self._set(row_id, status, error, attempts)
 
-    def _attempt(self, out, row_id: int, kind: str, recipients: list[str], data: bytes,  # type: ignore[no-untyped-def]
+    def _attempt(self, out: SmtpTransport | FileTransport, row_id: int, kind: str, recipients: list[str], data: bytes,
                  attempts: int) -> tuple[str, str | None]:
         """(status, error) of one try; only ServerUnavailable (no mail can go now) escapes."""
         limit = self.config.outbox.max_attempts
         if attempts > limit:  # claimed that often without an outcome: it kills the sender (a `sending` row)
-            return "failed", f"gave up after {limit} attempts without an answer from the server"
+            return OutboxStatus.FAILED, f"gave up after {limit} attempts without an answer from the server"
         if kind in AUTOMATIC and len(recipients) != 1:  # a row written before enqueue checked it
-            return "failed", f"refused: a {kind} goes to exactly one recipient, not {len(recipients)}"
+            return OutboxStatus.FAILED, f"refused: a {kind} goes to exactly one recipient, not {len(recipients)}"
         self._pace()
         try:
             out.send(recipients, data, name=f"{row_id:06d}-{kind}")
         except PartialDelivery as exc:
-            return "sent", f"some recipients refused: {exc}"
+            return OutboxStatus.SENT, f"some recipients refused: {exc}"
         except ServerUnavailable:
-            self._set(row_id, "pending", None, attempts - 1)  # not this mail's fault: no attempt spent
+            self._set(row_id, OutboxStatus.PENDING, None, attempts - 1)  # not this mail's fault: no attempt spent
             raise
         except Undeliverable as exc:
-            return "failed", ("no receipt: " if kind == "receipt" else "") + str(exc)
+            return OutboxStatus.FAILED, ("no receipt: " if kind == "receipt" else "") + str(exc)
         except PermanentError as exc:
-            return "failed", f"refused by the server: {exc}"
+            return OutboxStatus.FAILED, f"refused by the server: {exc}"
         except TransientError as exc:
             if attempts >= limit:
-                return "failed", f"gave up after {attempts} attempts: {exc}"
-            return "pending", str(exc)
+                return OutboxStatus.FAILED, f"gave up after {attempts} attempts: {exc}"
+            return OutboxStatus.PENDING, str(exc)
         except Exception as exc:  # a bug or a mail no code path foresaw: this mail fails, the rest go
             log.warning("outbox %s: cannot be sent", row_id, exc_info=True)
-            return "failed", f"cannot be sent ({type(exc).__name__}: {exc})"
-        return "sent", None
+            return OutboxStatus.FAILED, f"cannot be sent ({type(exc).__name__}: {exc})"
+        return OutboxStatus.SENT, None
 
     def _set(self, row_id: int, status: str, error: str | None, attempts: int) -> None:
         now = utcnow()
         values: dict = {"status": status, "last_error": error, "attempts": attempts}
-        if status == "sent":
+        if status == OutboxStatus.SENT:
             values["sent_at"] = now
-        elif status == "pending":
+        elif status == OutboxStatus.PENDING:
             wait = min(self.config.outbox.retry_seconds * 2 ** max(attempts - 1, 0),
                        self.config.outbox.max_retry_seconds)
             values["next_attempt_at"] = now + timedelta(seconds=wait if error else 0)
@@ -149,11 +151,11 @@ def cancel(db: Database, row_id: int) -> Outgoing | None:
         row = s.get(Outgoing, row_id)
         if row is None:
             return None
-        if row.status == "sent":
+        if row.status == OutboxStatus.SENT:
             raise ConfigError(f"outbox {row_id} was already sent on {row.sent_at:%Y-%m-%d %H:%M} UTC; "
                               "there is nothing to cancel.")
-        if row.status != "cancelled":
-            row.status, row.last_error = "cancelled", f"cancelled by the admin (was {row.status})"
+        if row.status != OutboxStatus.CANCELLED:
+            row.status, row.last_error = OutboxStatus.CANCELLED, f"cancelled by the admin (was {row.status})"
         s.flush()
         s.expunge(row)
         return row
@@ -165,7 +167,7 @@ def retry(db: Database, row_id: int) -> Outgoing | None:
         row = s.get(Outgoing, row_id)
         if row is None:
             return None
-        row.status, row.next_attempt_at, row.last_error = "pending", utcnow(), None
+        row.status, row.next_attempt_at, row.last_error = OutboxStatus.PENDING, utcnow(), None
         row.attempts = 0
         s.flush()
         s.expunge(row)

@@ -105,12 +105,14 @@ class SmtpTransport:
         that does not can never take it, so the mail is undeliverable (smtplib would crash on it)."""
         if all(a.isascii() for a in [self.envelope_from, *recipients]):
             return []
+        server = self._server
+        assert server is not None  # send() connects first
         try:
-            self._server.ehlo_or_helo_if_needed()  # type: ignore[union-attr]
+            server.ehlo_or_helo_if_needed()
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
             raise TransientError(f"connection to the SMTP server lost ({exc}).") from None
-        if self._server.has_extn("smtputf8"):  # type: ignore[union-attr]
+        if server.has_extn("smtputf8"):
             return ["SMTPUTF8"]
         wide = ", ".join(a for a in recipients if not a.isascii()) or self.envelope_from
         raise Undeliverable(f"address not deliverable: {wide} is not ASCII and the SMTP server "

@@ -107,7 +107,7 @@ def parse_header(value: str) -> tuple[str, list[Result]]:
         if not words or "=" not in words[0]:
             continue  # `none`, or not a result
         method, _, result = words[0].partition("=")
-        props = {}
+        props: dict[str, str] = {}
         for word in words[1:]:
             key, eq, prop = word.partition("=")
             if eq and key:

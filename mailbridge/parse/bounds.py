@@ -69,7 +69,7 @@ def parsing(max_text_chars: int = DEFAULT_MAX_TEXT_CHARS, timeout: float | None 
     bounds = Bounds(max_text_chars, timeout)
     token = _current.set(bounds)
     armed = timeout is not None and threading.current_thread() is threading.main_thread()
-    if armed:
+    if armed and timeout is not None:
         old_handler = signal.signal(signal.SIGALRM, _raise_timeout)
         signal.setitimer(signal.ITIMER_REAL, timeout)
     try:

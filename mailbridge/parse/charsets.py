@@ -88,8 +88,9 @@ _GUESSES = ("utf-8", "gb18030", "big5hkscs")
 _WS = re.compile(r"[\t\n\f\r ]+")  # the ASCII white space WHATWG strips from labels
 
 
-def _c1_as_latin1(err: UnicodeDecodeError) -> tuple[str, int]:
+def _c1_as_latin1(err: UnicodeError) -> tuple[str, int]:
     """WHATWG windows-1252: the five bytes cp1252 leaves undefined are the C1 controls."""
+    assert isinstance(err, UnicodeDecodeError)  # registered for decoding only
     return err.object[err.start : err.end].decode("latin-1"), err.end
 
 

@@ -15,9 +15,13 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mailbridge.parse import bounds, charsets, converters, zipread
 from mailbridge.parse.html import normalise
+
+if TYPE_CHECKING:  # lxml is imported where a .docx is read (start-up time)
+    from lxml.etree import _Element
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +143,7 @@ def _docx(archive: zipfile.ZipFile, max_xml: int) -> DocText:
     elements = max(_MAX_ELEMENTS, 2 * cap)
     paragraphs: list[tuple[str, str]] = []  # (text, style id) in body order, tables included
     chars, truncated, seen_body = 0, False, False
+    pieces: list[str]
     long_p, pieces, long_style = None, [], ""  # a body paragraph of many runs, read as it goes
     counted, runs = None, 0  # the runs ended so far in the paragraph `counted`
     with zipread.Member(archive, _main_part(archive), max_xml) as source:
@@ -201,14 +206,14 @@ def _docx(archive: zipfile.ZipFile, max_xml: int) -> DocText:
     return result
 
 
-def _in_body(element, tag: str) -> bool:  # type: ignore[no-untyped-def]
+def _in_body(element: _Element, tag: str) -> bool:
     """`element` is a `tag` that is a child of the body: a row's table, a run's paragraph
     (nested tables come with their row, a text box's paragraphs with their own)."""
     body = element.getparent()
     return element.tag == tag and body is not None and body.tag == _W_BODY
 
 
-def _rows(row) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def _rows(row: _Element) -> list[tuple[str, str]]:
     """A body table's row, and the rows of tables nested in it, as lines of their cells' text."""
     lines = []
     for tr in row.iter(_W_TR):
@@ -219,7 +224,7 @@ def _rows(row) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     return lines
 
 
-def _drop_read(element, parent) -> None:  # type: ignore[no-untyped-def]
+def _drop_read(element: _Element, parent: _Element) -> None:
     """Free what has been read: the element's content and the siblings before it."""
     element.clear()
     while element.getprevious() is not None:
@@ -270,14 +275,14 @@ def _style_names(archive: zipfile.ZipFile) -> dict[str, str]:
     return names
 
 
-def _ptext(p) -> str:  # type: ignore[no-untyped-def]
+def _ptext(p: _Element) -> str:
     out = []
     for node in p.iter(_W_T, _W_TAB, _W_BR):
         out.append((node.text or "") if node.tag == _W_T else " ")
     return "".join(out)
 
 
-def _style_id(p) -> str:  # type: ignore[no-untyped-def]
+def _style_id(p: _Element) -> str:
     ppr = p.find(_W_PPR)
     style = ppr.find(_W_PSTYLE) if ppr is not None else None
     return (style.get(_W_VAL) or "") if style is not None else ""

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import binascii
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 try:
     from pybase64 import b64decode as _simd_b64decode
 except ImportError:  # an optional speed-up: without it the stdlib decodes, a little slower
-    _simd_b64decode = None
+    _simd_b64decode = None  # type: ignore[assignment]  # the optional-import idiom: mypy sees only the import
 
 from mailbridge.parse import lenient
 

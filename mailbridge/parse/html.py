@@ -255,7 +255,7 @@ def _tokenize(html: str, out: _Extractor) -> None:
             if end < 0:
                 out.handle_data(unescape(html[lt:]))
                 return
-            out.handle_endtag(_NAME.match(html, lt + 2, end).group().lower())
+            out.handle_endtag(_NAME.match(html, lt + 2, end).group().lower())  # type: ignore[union-attr]  # `*`: always a match
             pos = end + 1
         elif after[:1].isascii() and after[:1].isalpha():
             end, name, attrs = _start_tag(html, lt, find)
@@ -279,9 +279,10 @@ def _start_tag(html: str, lt: int, find: _Forward) -> tuple[int, str, list[tuple
     """(index of the closing '>', name, attributes) of the start tag at `lt`; -1 if it never ends."""
     name = _NAME.match(html, lt + 1)
     assert name is not None
+    attrs: list[tuple[str, str | None]]
     pos, attrs = name.end(), []
     while True:
-        pos = _GAP.match(html, pos).end()  # type: ignore[union-attr]
+        pos = _GAP.match(html, pos).end()  # type: ignore[union-attr]  # `*`: always a match
         if pos >= len(html):
             return -1, "", []
         if html[pos] == ">":

@@ -119,7 +119,7 @@ def attached_message(part: Message, parent: Message | None, index: int, raw: byt
     re-serialisation changes line ends and header folding (and invents a body for text that is
     no message). Falls back to that copy when the boundaries cannot be found unambiguously."""
     inner = part.get_payload(0) if isinstance(part.get_payload(), list) else None
-    fallback = parsed_copy(inner) if inner is not None else b""
+    fallback = parsed_copy(inner) if isinstance(inner, Message) else b""
     boundary = parent.get_boundary() if parent is not None else None
     siblings = parent.get_payload() if parent is not None else None
     if not boundary or not isinstance(siblings, list):

@@ -15,7 +15,8 @@ from datetime import datetime
 from email.message import Message
 from email.policy import Compat32
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import cast
 
 from mailparser.utils import convert_mail_date
 
@@ -133,7 +134,7 @@ def _payload(part: Message, raw: bytes, runs: dict[str, tuple[int, int]], spill:
     if cte == "base64" and isinstance(body, str):
         # The stdlib keeps the base64 text itself when it cannot decode it (bpo-27397).
         return lenient.b64decode(body.encode("ascii", "surrogateescape"))
-    return part.get_payload(decode=True) or b"", False
+    return cast(bytes, part.get_payload(decode=True)) or b"", False  # a leaf: bytes, or None
 
 
 def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
@@ -170,7 +171,8 @@ def parse(raw: bytes, spill: Spill | None = None) -> ParsedMail:
     html: list[str] = []
     for part, parent, index in _leaves(msg):
         _take(part, mail, plain, html, lambda p, large_ok: _payload(p, raw, runs, spill if large_ok else None),
-              lambda p, parent=parent, index=index: lenient.attached_message(
+              # a lambda whose defaults pin this iteration's parent and index has no type mypy infers
+              lambda p, parent=parent, index=index: lenient.attached_message(  # type: ignore[misc]
                   p, parent, index, raw, lambda inner: hollow.unhollowed(inner.as_bytes(), raw, runs)))
     mail.html = "\n".join(html)
     mail.text = normalise("\n\n".join(plain)) if any(p.strip() for p in plain) else to_text(mail.html)
@@ -222,16 +224,16 @@ def _take(part: Message, mail: ParsedMail, plain: list[str], html: list[str],
     if not data and not filename:
         return
     if isinstance(data, tuple):  # already in the archive
-        (sha, size), data = data, None
+        (sha, size), kept = data, None
     else:
-        sha, size = hashlib.sha256(data).hexdigest(), len(data)
+        sha, size, kept = hashlib.sha256(data).hexdigest(), len(data), data
     position = len(mail.parts) + 1
     cid = charsets.recover(raw_header(part, "Content-ID") or "").strip().strip("<>")[:500] or None
     mail.parts.append(
         Part(
             filename=safe_filename(filename, ctype, position),
             content_type=ctype,
-            data=data,
+            data=kept,
             size=size,
             sha256=sha,
             inline=disposition == "inline" or (cid is not None and disposition != "attachment"),

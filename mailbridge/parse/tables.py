@@ -18,9 +18,13 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mailbridge.errors import MailbridgeError
 from mailbridge.parse import zipread
+
+if TYPE_CHECKING:  # openpyxl is imported where a sheet is read
+    from openpyxl.worksheet.worksheet import Worksheet
 
 ACCEPTED = (".docx", ".xlsx", ".csv")
 HEADER_SCAN = 10  # a header lower than this is not a table's header
@@ -205,7 +209,7 @@ def _xlsx_grids(name: str, data: bytes, scan: bool = False) -> Iterator[tuple[st
         book.close()
 
 
-def _sheet_grid(name: str, sheet) -> Grid:  # type: ignore[no-untyped-def]
+def _sheet_grid(name: str, sheet: Worksheet) -> Grid:
     """The cells the sheet holds, row i being line i + 1 (so line numbers are the sheet's own)."""
     cells = sheet._cells  # {(row, column): cell}: only the cells present in the file
     height = max((r for r, _ in cells), default=0)

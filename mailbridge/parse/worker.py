@@ -29,6 +29,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mailbridge.parse.tables import looks_like_roster
 from mailbridge.errors import TransientError
@@ -36,6 +37,9 @@ from mailbridge.ledger.archive import Archive
 from mailbridge.memory import return_freed_memory
 from mailbridge.parse import bounds, mime
 from mailbridge.parse.article import Draft, articles
+
+if TYPE_CHECKING:  # the parse child imports no pydantic
+    from mailbridge.config import IngestConfig
 
 MB = 1024 * 1024
 KILL_GRACE = 5.0  # seconds past the deadline before the parent kills a worker whose alarm did not work
@@ -51,7 +55,7 @@ class Limits:
     max_text_chars: int = bounds.DEFAULT_MAX_TEXT_CHARS
 
     @classmethod
-    def of(cls, ingest) -> Limits:  # type: ignore[no-untyped-def]
+    def of(cls, ingest: IngestConfig) -> Limits:
         """The limits set by an [ingest] config section."""
         return cls(ingest.max_attachment_mb * MB, ingest.max_expanded_mb * MB,
                    max_documents=ingest.max_documents_per_mail, timeout=float(ingest.parse_timeout_seconds),
@@ -114,7 +118,7 @@ def run(job: Job, archive: Archive, limits: Limits, raw: bytes | None = None) ->
         return Parsed(job.row_id, error=_too_big(limits), trace=traceback.format_exc())
     except TransientError as exc:
         return Parsed(job.row_id, transient=str(exc))
-    except Exception as exc:  # anything the parser cannot take: keep it, say why, carry on
+    except Exception as exc:  # noqa: BLE001 - anything the parser cannot take: keep it, say why, carry on
         return Parsed(job.row_id, error=f"cannot be parsed: {type(exc).__name__}: {exc}"[:500], trace=traceback.format_exc())
     return Parsed(job.row_id, mail, drafts)
 

@@ -42,7 +42,7 @@ class Member(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]  # io.RawIOBase takes any Buffer
         data = self._inner.read(min(len(buffer), CHUNK))
         self.count += len(data)
         if self.count > self.cap:

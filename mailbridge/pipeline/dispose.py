@@ -15,6 +15,7 @@ from mailbridge.collect.rules import recognise as recognise_collection
 from mailbridge.collect.rules import record_reply
 from mailbridge.config import Config
 from mailbridge.ledger.models import Message
+from mailbridge.ledger.vocab import Disposition
 from mailbridge.parse.article import Draft
 from mailbridge.parse.mime import ParsedMail
 from mailbridge.review.replies import answer as answer_reply
@@ -37,40 +38,40 @@ class Policy:
         """(disposition, reason, the drafts to record as submissions). A reply or a collection form
         is recorded here (with its answer or receipt), in the caller's transaction."""
         disposition, reason = self.classify(s, row, mail)
-        if disposition == "reply":  # a reviewer's answer to a digest: decisions, not an article
+        if disposition == Disposition.REPLY:  # a reviewer's answer to a digest: decisions, not an article
             row.dedup_key = row.content_hash
-            return "ignored", answer_reply(s, self.config, row, mail, imports), []
-        if disposition == "collection":  # recorded against it (with its receipt); it may count
-            row.dedup_key = row.content_hash  # as an article too (counts_as_submission)
-            disposition, reason = record_reply(s, self.config, row, mail, reason, imports=imports)
-        if disposition != "submission":
+            return Disposition.IGNORED, answer_reply(s, self.config, row, mail, imports), []
+        if disposition == Disposition.COLLECTION:  # recorded against it (with its receipt); it may
+            row.dedup_key = row.content_hash  # count as an article too (counts_as_submission)
+            disposition, reason = record_reply(s, self.config, row, mail, reason or "", imports=imports)
+        if disposition != Disposition.SUBMISSION:
             return disposition, reason, []
         kept = within_daily_cap(s, self.config, row, drafts)
         if not kept:  # past the sender's daily cap: held for the clerk
-            return "quarantined", held_reason(self.config, row, len(drafts)), []
-        return "submission", reason, kept
+            return Disposition.QUARANTINED, held_reason(self.config, row, len(drafts)), []
+        return Disposition.SUBMISSION, reason, kept
 
     def classify(self, s: Session, row: Message, mail: ParsedMail) -> tuple[str, str | None]:
         if mail.bounce:
-            return "bounce", mail.bounce
+            return Disposition.BOUNCE, mail.bounce
         if mail.auto_reply:
-            return "auto_reply", mail.auto_reply
+            return Disposition.AUTO_REPLY, mail.auto_reply
         sender = (mail.sender or "").lower()
         if sender and sender in self._own:
-            return "ignored", "sent by this system's own address"
+            return Disposition.IGNORED, "sent by this system's own address"
         if sender and sender in self._ignored:
-            return "ignored", "sender listed in ingest.ignore_senders"
+            return Disposition.IGNORED, "sender listed in ingest.ignore_senders"
         original = s.connection().execute(_ORIGINAL, {"dedup_key": row.content_hash, "row_id": row.id}).first()
         if original is not None:
             row.duplicate_of = original.id
             where = f"{original.mailbox}/{original.folder}" if original.uid is not None else "an import"
-            return "duplicate", f"same Message-ID and content as message {original.id} ({where})"
+            return Disposition.DUPLICATE, f"same Message-ID and content as message {original.id} ({where})"
         if looks_like_reply(self.config, mail):
-            return "reply", None
+            return Disposition.REPLY, None
         if (collection_id := recognise_collection(s, self.config, row, mail)) is not None:
-            return "collection", collection_id  # a unit's form for a deadline collection, not an article
+            return Disposition.COLLECTION, collection_id  # a unit's form for a deadline collection, not an article
         forms = [p for p in mail.parts if "roster_form" in p.flags]
         if forms and not any(p.kind == "document" and "roster_form" not in p.flags for p in mail.parts):
             names = ", ".join(p.filename for p in forms)
-            return "ignored", f"roster form (信息员登记表) {names}: see 'mailbridge roster forms'"
-        return "submission", None
+            return Disposition.IGNORED, f"roster form (信息员登记表) {names}: see 'mailbridge roster forms'"
+        return Disposition.SUBMISSION, None

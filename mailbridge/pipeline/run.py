@@ -3,7 +3,8 @@ its result committed in one transaction (see the package docstring)."""
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Iterator
+from collections.abc import Generator
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -14,6 +15,7 @@ from mailbridge.errors import ConfigError, TransientError
 from mailbridge.ledger.archive import Archive
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Message
+from mailbridge.ledger.vocab import Disposition, MessageState
 from mailbridge.notify.receipts import enqueue_receipt
 from mailbridge.parse import mime
 from mailbridge.parse.article import Draft
@@ -78,8 +80,8 @@ class Pipeline:
         else:
             with self.db.session() as s:
                 row = s.get(Message, row_id)
-                if row is None or row.state == "processed":
-                    return row.disposition if row else "missing"
+                if row is None or row.state == MessageState.PROCESSED:
+                    return (row.disposition or MessageState.PROCESSED) if row else "missing"
                 row.attempts += 1
                 job, attempts = Job(row_id, row.sha256, row.size), row.attempts
         if attempts > MAX_ATTEMPTS:
@@ -134,9 +136,9 @@ class Pipeline:
 
     def _commit(self, row_id: int, mail: mime.ParsedMail, drafts: list[Draft]) -> str:
         with self.db.session() as s:
-            row = s.get(Message, row_id)
-            if row.state == "processed":
-                return row.disposition
+            row = s.get_one(Message, row_id)
+            if row.state == MessageState.PROCESSED:
+                return row.disposition or MessageState.PROCESSED  # a processed row has one
             row.sender, row.sender_name, row.subject = mail.sender or None, mail.sender_name or None, mail.subject
             row.message_id = row.message_id or mail.message_id
             if row.uid is None:  # imports: the arrival time is in the topmost Received header
@@ -144,7 +146,7 @@ class Pipeline:
             writes.add_attachments(s, row, mail.parts)
             disposition, reason, drafts = self.policy.dispose(s, row, mail, drafts, self.answer_imports)
             row.disposition, row.reason = disposition, reason
-            if disposition == "submission":
+            if disposition == Disposition.SUBMISSION:
                 row.dedup_key = row.content_hash
                 by_sha = writes.attachment_ids(s, row) if any(draft.document for draft in drafts) else {}
                 for draft in drafts:  # mail-level flags (invalid_sender) go on each of its submissions
@@ -167,7 +169,7 @@ class Pipeline:
         return outcome
 
     def ingest_many(self, messages: Iterable[tuple[bytes, Origin, Fingerprint | None]],
-                    parallel: bool = True) -> Iterator[Outcome]:
+                    parallel: bool = True) -> Generator[Outcome, None, None]:
         """ingest() for a stream of (raw, origin, fingerprint or None), outcomes in the same order.
 
         With `parallel`, a worker process parses message k+1 while this one commits message k:
@@ -193,7 +195,7 @@ class Pipeline:
                     parser = worker if worker is not None and job.size < LOCAL_FROM else here
                     parser.submit(job, raw)
                 del raw
-                if held:  # stage 3: commit message k
+                if held and parsed is not None:  # stage 3: commit message k
                     held[0].disposition = self._settle(held[1], parsed)
                     yield held[0]
                 outcome = Outcome(row_id, new, None if isinstance(job, Job) else job, origin)
@@ -210,7 +212,7 @@ class Pipeline:
     def resume(self, mailbox: str | None = None) -> int:
         """Process rows a crash left archived but unparsed; returns how many."""
         with self.db.session() as s:
-            query = select(Message.id).where(Message.state == "archived").order_by(Message.id)
+            query = select(Message.id).where(Message.state == MessageState.ARCHIVED).order_by(Message.id)
             if mailbox:
                 query = query.where(Message.mailbox == mailbox)
             pending = list(s.scalars(query))
@@ -224,8 +226,8 @@ class Pipeline:
             row = s.get(Message, row_id)
             if row is None:
                 raise LookupError(row_id)
-            if row.disposition != "quarantined":
-                return row.disposition or "archived"
-            row.state, row.disposition, row.reason, row.attempts = "archived", None, None, 0
+            if row.disposition != Disposition.QUARANTINED:
+                return row.disposition or MessageState.ARCHIVED
+            row.state, row.disposition, row.reason, row.attempts = MessageState.ARCHIVED, None, None, 0
             row.attachments.clear()  # recorded again by the new pass (one held by a cap had them)
         return self.process(row_id)

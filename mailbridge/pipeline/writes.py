@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Mapping
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, CompoundSelect
 
 from mailbridge.ledger.db import Database
-from mailbridge.ledger.models import AWAITING_FILE, RECEIVED, Attachment, Counter, Message, Submission, utcnow
+from mailbridge.ledger.models import Attachment, Counter, Message, Submission, utcnow
+from mailbridge.ledger.vocab import Disposition, MessageState, SubmissionStatus
 from mailbridge.parse import mime
 from mailbridge.parse.article import Draft
 from mailbridge.sources.sink import Fingerprint, Origin
@@ -58,7 +59,7 @@ def record(db: Database, fp: Fingerprint, origin: Origin, count_attempt: bool = 
             existing = _find(conn, origin, fp)
             if existing is not None:
                 return existing, False
-            row_id = conn.execute(_RECORD, dict(
+            inserted = conn.execute(_RECORD, dict(
                 mailbox=origin.mailbox,
                 folder=origin.folder,
                 uidvalidity=origin.uidvalidity,
@@ -68,10 +69,11 @@ def record(db: Database, fp: Fingerprint, origin: Origin, count_attempt: bool = 
                 content_hash=fp.content_hash,
                 size=fp.size,
                 received_at=origin.arrived or utcnow(),
-                state="archived",
+                state=MessageState.ARCHIVED,
                 attempts=1 if count_attempt else 0,
-            )).inserted_primary_key[0]
-            return row_id, True
+            )).inserted_primary_key
+            assert inserted is not None  # an INSERT of one row has its primary key
+            return inserted[0], True
     except IntegrityError:  # another poller recorded it a moment ago
         with db.engine.begin() as conn:
             found = _find(conn, origin, fp)
@@ -130,7 +132,7 @@ def add_submission(s: Session, row: Message, draft: Draft, by_sha: dict[str, Row
         links=[vars(link) for link in draft.links],
         problem=draft.problem,
         month=month,
-        status=AWAITING_FILE if draft.awaiting_file else RECEIVED,
+        status=SubmissionStatus.AWAITING_FILE if draft.awaiting_file else SubmissionStatus.RECEIVED,
     )
     s.add(sub)
     return sub
@@ -149,14 +151,14 @@ def _next(s: Session, name: str) -> int:
 def finish(row: Message, actions: Mapping[str, str]) -> None:
     """Mark the row processed. `actions`: each mailbox's server-side action; only a mailbox with one
     owes it (imports and action "none" never do)."""
-    row.state = "processed"
+    row.state = MessageState.PROCESSED
     row.processed_at = datetime.now(timezone.utc)
     row.action_pending = row.uid is not None and actions.get(row.mailbox, "none") != "none"
 
 
 def quarantine(db: Database, row_id: int, reason: str, actions: Mapping[str, str]) -> str:
     with db.session() as s:
-        row = s.get(Message, row_id)
-        row.disposition, row.reason = "quarantined", reason
+        row = s.get_one(Message, row_id)
+        row.disposition, row.reason = Disposition.QUARANTINED, reason
         finish(row, actions)
-    return "quarantined"
+    return Disposition.QUARANTINED

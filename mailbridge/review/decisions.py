@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date, datetime
+from typing import NoReturn
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
 from mailbridge.errors import MailbridgeError
-from mailbridge.ledger.models import AWAITING_FILE, RECEIVED, Adoption, Decision, Submission
+from mailbridge.ledger.models import Adoption, Decision, Submission
+from mailbridge.ledger.vocab import ReviewStatus, SubmissionStatus
+from mailbridge.review.codes import Refusal
 from mailbridge.review.routing import group_for
 from mailbridge.score.profile import Channel, load_profile
 
@@ -29,18 +32,14 @@ VIA = ("cli", "mail", "sheet")
 
 
 class DecisionError(MailbridgeError):
-    """A decision that cannot be recorded; `code` says why, for replies in the reviewer's words.
-
-    Codes: unknown_submission, unknown_channel, no_channel, superseded, already_rejected,
-    already_adopted, already_reviewed, already_approved, not_reviewed, not_approved,
-    not_two_stage, not_adopted, not_rejected, bad_date, awaiting_file, not_awaiting_file; and from mail replies
-    not_allowed, not_in_digest.
-    """
+    """A decision that cannot be recorded; `code` (review/codes.py) says why, for replies in the
+    reviewer's words."""
 
     exit_code = 2
 
-    def __init__(self, code: str, message: str, **context: object) -> None:
+    def __init__(self, code: Refusal, message: str, **context: object) -> None:
         super().__init__(message, code=code, **context)
+        self.code = code
 
 
 def find_submission(s: Session, ref: str) -> Submission:
@@ -51,7 +50,7 @@ def find_submission(s: Session, ref: str) -> Submission:
     else:
         sub = s.scalar(select(Submission).where(func.upper(Submission.receipt_no) == key))
     if sub is None:
-        raise DecisionError("unknown_submission",
+        raise DecisionError(Refusal.UNKNOWN_SUBMISSION,
                             f"no submission {ref!r}; give its id or receipt number (see 'mailbridge review').",
                             ref=ref)
     return sub
@@ -62,7 +61,7 @@ def channel_for(config: Config, name_or_alias: str) -> Channel:
     profile = load_profile(config)
     channel = profile.channel(unicodedata.normalize("NFKC", name_or_alias))
     if channel is None:
-        raise DecisionError("unknown_channel",
+        raise DecisionError(Refusal.UNKNOWN_CHANNEL,
                             f"unknown channel {name_or_alias!r}; use one of: {profile.channel_names()}.",
                             channel=name_or_alias)
     return channel
@@ -86,18 +85,18 @@ def _record(s: Session, config: Config, sub: Submission, action: str, actor: str
 
 
 def _not_superseded(s: Session, sub: Submission) -> None:
-    if sub.status != "superseded":
+    if sub.status != SubmissionStatus.SUPERSEDED:
         return
     article = sub.version_of or sub.id
     newest = s.scalar(select(Submission).where(
-        (Submission.version_of == article) | (Submission.id == article), Submission.status != "superseded",
+        (Submission.version_of == article) | (Submission.id == article), Submission.status != SubmissionStatus.SUPERSEDED,
     ).order_by(Submission.id.desc()).limit(1))
     newer = f" {newest.receipt_no}" if newest is not None else ""
-    raise DecisionError("superseded", f"{sub.receipt_no} was replaced by a newer version{newer}; decide on that "
-                                      "one instead.", newest=newest.receipt_no if newest else None)
+    raise DecisionError(Refusal.SUPERSEDED, f"{sub.receipt_no} was replaced by a newer version{newer}; decide on "
+                                            "that one instead.", newest=newest.receipt_no if newest else None)
 
 
-def _refuse(sub: Submission, code: str, message: str) -> None:
+def _refuse(sub: Submission, code: Refusal, message: str) -> NoReturn:
     raise DecisionError(code, f"{sub.receipt_no}: {message}", receipt_no=sub.receipt_no)
 
 
@@ -108,23 +107,23 @@ def adopt(s: Session, config: Config, sub: Submission, channels: list[str], on: 
     Returns the adoptions of the channels asked for; `recorded_now` is True on those added now.
     """
     _not_superseded(s, sub)
-    if sub.status == AWAITING_FILE:  # adopted, it would still count for nothing: say so instead
-        _refuse(sub, "awaiting_file", "its article is behind a 超大附件 link and has not arrived; accept the body "
+    if sub.status == SubmissionStatus.AWAITING_FILE:  # adopted, it would still count for nothing: say so instead
+        _refuse(sub, Refusal.AWAITING_FILE, "its article is behind a 超大附件 link and has not arrived; accept the body "
                                       "first (mailbridge accept-body) or adopt the unit's file when it comes.")
     if not channels:
-        _refuse(sub, "no_channel", "name at least one channel to adopt it by.")
+        _refuse(sub, Refusal.NO_CHANNEL, "name at least one channel to adopt it by.")
     wanted = list(dict.fromkeys(channel_for(config, c).id for c in channels))
-    if sub.review_status == "rejected":
-        _refuse(sub, "already_rejected", "it was rejected; reopen it first (mailbridge reject --undo).")
-    if config.review.two_stage and sub.review_status == "pending":
-        _refuse(sub, "not_reviewed", "it has had no first review (初审) yet; two-stage review needs that first.")
-    if config.review.two_stage and sub.review_status == "reviewed":
-        _refuse(sub, "not_approved", "it passed first review but no leader has approved it yet.")
+    if sub.review_status == ReviewStatus.REJECTED:
+        _refuse(sub, Refusal.ALREADY_REJECTED, "it was rejected; reopen it first (mailbridge reject --undo).")
+    if config.review.two_stage and sub.review_status == ReviewStatus.PENDING:
+        _refuse(sub, Refusal.NOT_REVIEWED, "it has had no first review (初审) yet; two-stage review needs that first.")
+    if config.review.two_stage and sub.review_status == ReviewStatus.REVIEWED:
+        _refuse(sub, Refusal.NOT_APPROVED, "it passed first review but no leader has approved it yet.")
     on = on or today(config)
     arrived = sub.message.received_at.astimezone(config.ingest.zone).date()
     if on < arrived or on > today(config):
-        _refuse(sub, "bad_date", f"adoption date {on.isoformat()} is outside {arrived.isoformat()} (arrival) to "
-                                 f"{today(config).isoformat()} (today).")
+        _refuse(sub, Refusal.BAD_DATE, f"adoption date {on.isoformat()} is outside {arrived.isoformat()} (arrival) "
+                                       f"to {today(config).isoformat()} (today).")
     have = {a.channel: a for a in sub.adoptions}
     out = []
     for channel in wanted:
@@ -137,7 +136,7 @@ def adopt(s: Session, config: Config, sub: Submission, channels: list[str], on: 
         else:
             adoption.recorded_now = False
         out.append(adoption)
-    sub.review_status = "adopted"
+    sub.review_status = ReviewStatus.ADOPTED
     s.flush()
     return out
 
@@ -149,13 +148,13 @@ def withdraw(s: Session, config: Config, sub: Submission, channels: list[str], a
     have = {a.channel: a for a in sub.adoptions}
     missing = [c for c in wanted if c not in have]
     if missing or not wanted:
-        _refuse(sub, "not_adopted", f"it has no adoption by {', '.join(missing) or 'any channel'} to withdraw.")
+        _refuse(sub, Refusal.NOT_ADOPTED, f"it has no adoption by {', '.join(missing) or 'any channel'} to withdraw.")
     for channel in wanted:
         sub.adoptions.remove(have[channel])
         s.delete(have[channel])
         _record(s, config, sub, "withdraw", actor, via, note=note, channel=channel)
     if not sub.adoptions:
-        sub.review_status = "approved" if config.review.two_stage else "pending"
+        sub.review_status = ReviewStatus.APPROVED if config.review.two_stage else ReviewStatus.PENDING
     s.flush()
     return wanted
 
@@ -163,31 +162,31 @@ def withdraw(s: Session, config: Config, sub: Submission, channels: list[str], a
 def reject(s: Session, config: Config, sub: Submission, actor: str, via: str, note: str | None = None) -> Decision:
     """Reject (不予采用), with an optional note to the unit."""
     _not_superseded(s, sub)
-    if sub.review_status == "rejected":
-        _refuse(sub, "already_rejected", "it was already rejected.")
-    if sub.review_status == "adopted":
-        _refuse(sub, "already_adopted", "it has been adopted; withdraw the adoptions first (mailbridge adopt "
-                                        "--withdraw).")
+    if sub.review_status == ReviewStatus.REJECTED:
+        _refuse(sub, Refusal.ALREADY_REJECTED, "it was already rejected.")
+    if sub.review_status == ReviewStatus.ADOPTED:
+        _refuse(sub, Refusal.ALREADY_ADOPTED, "it has been adopted; withdraw the adoptions first (mailbridge "
+                                              "adopt --withdraw).")
     decision = _record(s, config, sub, "reject", actor, via, note=note)
-    sub.review_status = "rejected"
+    sub.review_status = ReviewStatus.REJECTED
     s.flush()
     return decision
 
 
 def reopen(s: Session, config: Config, sub: Submission, actor: str, via: str, note: str | None = None) -> Decision:
     """Undo a rejection: the submission waits for review again."""
-    if sub.review_status != "rejected":
-        _refuse(sub, "not_rejected", f"it is {sub.review_status}, not rejected.")
+    if sub.review_status != ReviewStatus.REJECTED:
+        _refuse(sub, Refusal.NOT_REJECTED, f"it is {sub.review_status}, not rejected.")
     decision = _record(s, config, sub, "reopen", actor, via, note=note)
-    sub.review_status = "pending"
+    sub.review_status = ReviewStatus.PENDING
     s.flush()
     return decision
 
 
 def _two_stage(config: Config, sub: Submission) -> None:
     if not config.review.two_stage:
-        _refuse(sub, "not_two_stage", "review.two_stage is off, so there is no first review or approval; adopt or "
-                                      "reject it directly.")
+        _refuse(sub, Refusal.NOT_TWO_STAGE, "review.two_stage is off, so there is no first review or approval; "
+                                            "adopt or reject it directly.")
 
 
 def first_review(s: Session, config: Config, sub: Submission, actor: str, via: str,
@@ -195,12 +194,12 @@ def first_review(s: Session, config: Config, sub: Submission, actor: str, via: s
     """The group's first review (初审) passed: it now waits for a leader's approval."""
     _two_stage(config, sub)
     _not_superseded(s, sub)
-    if sub.review_status == "rejected":
-        _refuse(sub, "already_rejected", "it was rejected; reopen it first.")
-    if sub.review_status != "pending":
-        _refuse(sub, "already_reviewed", f"it has had its first review already ({sub.review_status}).")
+    if sub.review_status == ReviewStatus.REJECTED:
+        _refuse(sub, Refusal.ALREADY_REJECTED, "it was rejected; reopen it first.")
+    if sub.review_status != ReviewStatus.PENDING:
+        _refuse(sub, Refusal.ALREADY_REVIEWED, f"it has had its first review already ({sub.review_status}).")
     decision = _record(s, config, sub, "first_review", actor, via, note=note)
-    sub.review_status = "reviewed"
+    sub.review_status = ReviewStatus.REVIEWED
     s.flush()
     return decision
 
@@ -209,14 +208,14 @@ def approve(s: Session, config: Config, sub: Submission, actor: str, via: str, n
     """A leader's approval after first review (seed 004: 报请分管领导审核通过后再上传)."""
     _two_stage(config, sub)
     _not_superseded(s, sub)
-    if sub.review_status == "rejected":
-        _refuse(sub, "already_rejected", "it was rejected; reopen it first.")
-    if sub.review_status == "pending":
-        _refuse(sub, "not_reviewed", "it has had no first review (初审) yet.")
-    if sub.review_status in ("approved", "adopted"):
-        _refuse(sub, "already_approved", "it was approved already.")
+    if sub.review_status == ReviewStatus.REJECTED:
+        _refuse(sub, Refusal.ALREADY_REJECTED, "it was rejected; reopen it first.")
+    if sub.review_status == ReviewStatus.PENDING:
+        _refuse(sub, Refusal.NOT_REVIEWED, "it has had no first review (初审) yet.")
+    if sub.review_status in (ReviewStatus.APPROVED, ReviewStatus.ADOPTED):
+        _refuse(sub, Refusal.ALREADY_APPROVED, "it was approved already.")
     decision = _record(s, config, sub, "approve", actor, via, note=note)
-    sub.review_status = "approved"
+    sub.review_status = ReviewStatus.APPROVED
     s.flush()
     return decision
 
@@ -226,9 +225,9 @@ def accept_body(s: Session, config: Config, sub: Submission, actor: str, via: st
     """A reviewer accepts the mail body of a submission waiting for its 超大附件 file as the
     article: it counts from now on (quota, scorecard, 通报) as if it had come complete."""
     _not_superseded(s, sub)
-    if sub.status != AWAITING_FILE:
-        _refuse(sub, "not_awaiting_file", "it is not waiting for a file (待补交); its body counts already.")
+    if sub.status != SubmissionStatus.AWAITING_FILE:
+        _refuse(sub, Refusal.NOT_AWAITING_FILE, "it is not waiting for a file (待补交); its body counts already.")
     decision = _record(s, config, sub, "accept_body", actor, via, note=note)
-    sub.status = RECEIVED
+    sub.status = SubmissionStatus.RECEIVED
     s.flush()
     return decision

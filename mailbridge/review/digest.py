@@ -14,6 +14,7 @@ import logging
 import mimetypes
 from collections import defaultdict
 from datetime import timedelta
+from email.message import EmailMessage
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -21,8 +22,9 @@ from sqlalchemy.orm import Session, selectinload
 from mailbridge.config import Config, ReviewGroup
 from mailbridge.ledger.archive import Archive
 from mailbridge.ledger.db import Database
-from mailbridge.ledger.models import AWAITING_FILE, Digest, Message, Submission, utcnow
+from mailbridge.ledger.models import Digest, Message, Submission, utcnow
 from mailbridge.ledger.records import iso
+from mailbridge.ledger.vocab import ReviewStatus, SubmissionStatus
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose, from_address
 from mailbridge.parse.html import expiry_words
@@ -39,8 +41,8 @@ def waiting(s: Session, config: Config) -> list[Submission]:
     since = utcnow() - timedelta(days=config.review.digest_max_age_days)
     return list(s.scalars(
         select(Submission).join(Message, Submission.message_row_id == Message.id)
-        .where(Submission.digest_id.is_(None), Submission.status != "superseded",
-               Submission.review_status.in_(("pending", "reviewed")), Message.received_at >= since)
+        .where(Submission.digest_id.is_(None), Submission.status != SubmissionStatus.SUPERSEDED,
+               Submission.review_status.in_((ReviewStatus.PENDING, ReviewStatus.REVIEWED)), Message.received_at >= since)
         .options(selectinload(Submission.unit), selectinload(Submission.message), selectinload(Submission.document))
         .order_by(Submission.id)))
 
@@ -56,6 +58,7 @@ def enqueue_digests(db: Database, config: Config) -> dict[str, int]:
                 by_group[group.id].append(sub)
         for group_id, subs in by_group.items():
             group = config.review.group(group_id)
+            assert group is not None  # group_id is the id of a configured group (group_for)
             subs = subs[: config.review.digest_max_items]
             digest = Digest(group=group_id)
             s.add(digest)
@@ -89,7 +92,7 @@ def _attach(config: Config, subs: list[Submission], items: list[dict]) -> list[t
     budget = int(config.review.digest_attach_mb * 1024 * 1024)
     archive = Archive(config.storage.dir)
     used, files = 0, []
-    for sub, item in zip(subs, items):
+    for sub, item in zip(subs, items, strict=True):
         doc = sub.document
         if doc is None:
             continue
@@ -120,7 +123,7 @@ def _items(config: Config, subs: list[Submission]) -> list[dict]:
         # A body-only article in full, by paragraph: there is no document to attach.
         "paragraphs": [p for p in sub.text.splitlines() if p.strip()] if sub.document_id is None else [],
         "review_status": sub.review_status,
-        "awaiting_file": sub.status == AWAITING_FILE,
+        "awaiting_file": sub.status == SubmissionStatus.AWAITING_FILE,
         "document": sub.document.filename if sub.document is not None else None,
         "document_size": sub.document.size if sub.document is not None else 0,
         "links": [{"url": link.get("url", ""), "filename": link.get("filename", ""),
@@ -131,8 +134,8 @@ def _items(config: Config, subs: list[Submission]) -> list[dict]:
     } for sub in subs]
 
 
-def _compose(config: Config, group: ReviewGroup, digest: Digest, items: list[dict], address: str,  # type: ignore[no-untyped-def]
-             token: str):
+def _compose(config: Config, group: ReviewGroup, digest: Digest, items: list[dict], address: str,
+             token: str) -> EmailMessage:
     profile = load_profile(config)
     subject, text, html = render_mail(
         config, "digest", group=group.name, items=items, token=token, digest_no=digest.id,

@@ -28,6 +28,7 @@ from mailbridge.notify.compose import compose
 from mailbridge.render import render_mail
 from mailbridge.parse.mime import ParsedMail
 from mailbridge.review import decisions, trust
+from mailbridge.review.codes import Refusal
 from mailbridge.review.decisions import DecisionError
 from mailbridge.review.routing import group_for, is_leader, is_reviewer
 from mailbridge.review.tokens import mentions_token
@@ -62,7 +63,7 @@ class Command:
 
 @dataclass
 class Result:
-    """One decision asked for and what became of it; `error` is a DecisionError code or `no_reference`."""
+    """One decision asked for and what became of it; `error` says why it was refused."""
 
     line: str
     verb: str
@@ -70,7 +71,7 @@ class Result:
     title: str | None = None
     channels: list[str] = field(default_factory=list)
     on: str | None = None
-    error: str | None = None
+    error: Refusal | None = None
     detail: str | None = None
 
 
@@ -161,7 +162,7 @@ def why_no_answer(s: Session, config: Config, row: Message, mail: ParsedMail, im
 
 def _carry_out(s: Session, config: Config, grant: trust.Grant, command: Command) -> list[Result]:
     if not command.refs:
-        return [Result(command.line, command.verb, error="no_reference")]
+        return [Result(command.line, command.verb, error=Refusal.NO_REFERENCE)]
     actor = grant.actor
     out = []
     for ref in command.refs:
@@ -171,14 +172,14 @@ def _carry_out(s: Session, config: Config, grant: trust.Grant, command: Command)
                 sub = decisions.find_submission(s, ref)
                 result.receipt_no, result.title = sub.receipt_no, sub.title
                 if sub.digest_id != grant.digest.id:  # a token decides only what its digest listed
-                    raise DecisionError("not_in_digest", f"{sub.receipt_no} was not listed in digest "
-                                                         f"{grant.digest.id}")
+                    raise DecisionError(Refusal.NOT_IN_DIGEST, f"{sub.receipt_no} was not listed in digest "
+                                                                f"{grant.digest.id}")
                 allowed = is_leader if command.verb == "approve" else is_reviewer
                 if not allowed(config, actor, group_for(config, sub)):
-                    raise DecisionError("not_allowed", f"{actor} may not decide on {sub.receipt_no}")
+                    raise DecisionError(Refusal.NOT_ALLOWED, f"{actor} may not decide on {sub.receipt_no}")
                 _apply(s, config, sub, actor, command, result)
         except DecisionError as exc:
-            result.error, result.detail = exc.context.get("code", "refused"), str(exc)
+            result.error, result.detail = exc.code, str(exc)
         out.append(result)
     return out
 

@@ -20,8 +20,10 @@ from mailbridge.attribute.match import unit_key
 from mailbridge.config import Config
 from mailbridge.errors import ConfigError
 from mailbridge.ledger.models import Submission
+from mailbridge.ledger.vocab import SubmissionStatus
 from mailbridge.parse.tables import ACCEPTED, Columns, TableFormatError, grids
 from mailbridge.review import decisions
+from mailbridge.review.codes import Refusal
 
 _COLUMNS = Columns({
     "ref": ("编号", "回执号", "回执编号", "稿件编号", "receipt", "receipt_no"),
@@ -67,7 +69,7 @@ def _parse_date(text: str) -> date | None:
 def _titles(s: Session) -> dict[str, list[Submission]]:
     """Current versions by normalised title, built once per sheet (old sheets have no receipt numbers)."""
     index: dict[str, list[Submission]] = {}
-    for sub in s.scalars(select(Submission).where(Submission.status != "superseded")):
+    for sub in s.scalars(select(Submission).where(Submission.status != SubmissionStatus.SUPERSEDED)):
         index.setdefault(_norm(sub.title), []).append(sub)
     return index
 
@@ -79,10 +81,10 @@ def _by_title(index: dict[str, list[Submission]], title: str, unit: str) -> Subm
     if len(subs) == 1:
         return subs[0]
     if not subs:
-        raise decisions.DecisionError("unknown_submission", f"no submission titled 《{title}》"
+        raise decisions.DecisionError(Refusal.UNKNOWN_SUBMISSION, f"no submission titled 《{title}》"
                                       + (f" from {unit}" if unit else "") + "; add its receipt number (回执号)")
-    raise decisions.DecisionError("ambiguous", f"{len(subs)} submissions are titled 《{title}》; add the receipt "
-                                               "number (回执号) to tell them apart")
+    raise decisions.DecisionError(Refusal.AMBIGUOUS, f"{len(subs)} submissions are titled 《{title}》; add the "
+                                                     "receipt number (回执号) to tell them apart")
 
 
 def import_sheet(s: Session, config: Config, filename: str, data: bytes, actor: str) -> SheetResult:

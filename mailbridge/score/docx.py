@@ -15,13 +15,17 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
+from docx.section import Section
 from docx.shared import Cm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
+from docx.document import Document
+from docx.styles.style import ParagraphStyle
+from docx.text.run import Run
 
 from mailbridge import __version__
 from mailbridge.config import Config
 from mailbridge.score.engine import Scorecard, UnitScore, number
-from mailbridge.score.text import words
+from mailbridge.score.text import Words, words
 
 TITLE_FONT = "方正小标宋简体"  # 发文机关标志 and 标题: 小标宋
 HEADING_FONT = "黑体"  # 一级标题: 三号黑体
@@ -34,7 +38,7 @@ TABLE_PT = 10.5  # 五号: seven figure columns and a unit name on one line of t
 CELL_PAD_CM = 0.45  # the cell's left and right margins (0.19 cm each) and a little air
 
 
-def _fonts(run_or_style, east_asian: str, size: float | None = None, bold: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _fonts(run_or_style: Run | ParagraphStyle, east_asian: str, size: float | None = None, bold: bool = False) -> None:
     """Set the Latin and the East Asian font: Word and WPS read w:eastAsia for Chinese text."""
     font = run_or_style.font
     font.name = LATIN_FONT
@@ -51,8 +55,8 @@ def _fonts(run_or_style, east_asian: str, size: float | None = None, bold: bool 
     rfonts.set(qn("w:hAnsi"), LATIN_FONT)
 
 
-def _para(document, text: str, font: str = BODY_FONT, size: float = 16, bold: bool = False,  # type: ignore[no-untyped-def]
-          align: int | None = None, indent: bool = False, keep: bool = False) -> Paragraph:
+def _para(document: Document, text: str, font: str = BODY_FONT, size: float = 16, bold: bool = False,
+          align: WD_ALIGN_PARAGRAPH | None = None, indent: bool = False, keep: bool = False) -> Paragraph:
     paragraph = document.add_paragraph()
     if align is not None:
         paragraph.alignment = align
@@ -82,7 +86,7 @@ def in_print_order(units: list[UnitScore]) -> list[UnitScore]:
     return sorted(units, key=lambda u: u.submitted == 0)
 
 
-def _addressees(config: Config, t, groups: list[tuple[str | None, str, list[UnitScore]]]) -> list[str]:  # type: ignore[no-untyped-def]
+def _addressees(config: Config, t: Words, groups: list[tuple[str | None, str, list[UnitScore]]]) -> list[str]:
     """主送机关: each unit type's [[unit_types]] salutation, else 各 and its name; types that share
     a salutation (市属各学（协）会、企业科协、高校科协) are addressed once; untyped units last."""
     kinds = {k.id: k for k in config.unit_types}
@@ -135,10 +139,10 @@ def write_docx(card: Scorecard, config: Config, path: Path | IO[bytes]) -> None:
         _para(document, issuer, align=WD_ALIGN_PARAGRAPH.RIGHT, keep=True).paragraph_format.right_indent = Pt(32)
     _para(document, t.signed(today), align=WD_ALIGN_PARAGRAPH.RIGHT).paragraph_format.right_indent = Pt(32)
     _properties(document, t.title(card.period), issuer)
-    document.save(path)
+    document.save(str(path) if isinstance(path, Path) else path)
 
 
-def _page(document, t) -> None:  # type: ignore[no-untyped-def]
+def _page(document: Document, t: Words) -> None:
     """A4, the 版心 of GB/T 9704 5.2, body text 三号仿宋 with no space between paragraphs, zh-CN."""
     section = document.sections[0]
     section.page_width, section.page_height = Cm(21), Cm(29.7)
@@ -165,7 +169,7 @@ def _page(document, t) -> None:  # type: ignore[no-untyped-def]
     _page_numbers(document, section, t)
 
 
-def _page_numbers(document, section, t) -> None:  # type: ignore[no-untyped-def]
+def _page_numbers(document: Document, section: Section, t: Words) -> None:
     """GB/T 9704 7.5: 4号半角宋体 Arabic numerals between two 一字线, "— 1 —"; odd pages right
     with one character's space, even pages left with one."""
     document.settings.odd_and_even_pages_header_footer = True
@@ -187,7 +191,7 @@ def _page_numbers(document, section, t) -> None:  # type: ignore[no-untyped-def]
         _fonts(paragraph.add_run(after), TABLE_FONT, 14)
 
 
-def _masthead(document, t, issuer: str, doc_number: str) -> None:  # type: ignore[no-untyped-def]
+def _masthead(document: Document, t: Words, issuer: str, doc_number: str) -> None:
     """版头 (GB/T 9704 7.2): the 发文机关标志 in red, the 发文字号 two lines below it — blank when
     [scoring] doc_number is, for the office to fill — and the red line across the 版心."""
     if not issuer and not doc_number:
@@ -209,7 +213,7 @@ def _masthead(document, t, issuer: str, doc_number: str) -> None:  # type: ignor
     _para(document, "", keep=True)
 
 
-def _properties(document, title: str, issuer: str) -> None:
+def _properties(document: Document, title: str, issuer: str) -> None:
     """Core properties of the issuing office, not python-docx's template (author "python-docx",
     created 2013), and no template thumbnail (a blank page in file browsers)."""
     props = document.core_properties
@@ -245,7 +249,7 @@ def _widths(headers: list[str], rows: list[list[str]], unit_column: int) -> list
     return need
 
 
-def _table(document, headers: list[str], rows: list[list[str]], unit_column: int) -> None:  # type: ignore[no-untyped-def]
+def _table(document: Document, headers: list[str], rows: list[list[str]], unit_column: int) -> None:
     """One table as WordprocessingML built in one go: a styled python-docx cell costs ~1 ms, and a
     province's month has 14,000 of them. The header row repeats on every page (w:tblHeader), no
     row breaks across pages (w:cantSplit), cell text is centred both ways, and the grid and every
@@ -257,7 +261,7 @@ def _table(document, headers: list[str], rows: list[list[str]], unit_column: int
         cells = "".join(
             f'<w:tc><w:tcPr><w:tcW w:w="{w}" w:type="dxa"/><w:vAlign w:val="center"/></w:tcPr>'
             f'<w:p><w:pPr><w:pStyle w:val="{style}"/></w:pPr><w:r><w:t xml:space="preserve">{escape(text)}</w:t>'
-            f'</w:r></w:p></w:tc>' for w, text in zip(twips, texts))
+            f'</w:r></w:p></w:tc>' for w, text in zip(twips, texts, strict=True))
         return f'<w:tr><w:trPr><w:cantSplit/>{"<w:tblHeader/>" if header else ""}</w:trPr>{cells}</w:tr>'
 
     grid = "".join(f'<w:gridCol w:w="{w}"/>' for w in twips)

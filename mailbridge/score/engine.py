@@ -19,8 +19,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mailbridge.config import Config
-from mailbridge.ledger.models import Submission, Unit, counted
+from mailbridge.ledger.models import Submission, Unit
+from mailbridge.ledger.vocab import counted
 from mailbridge.ledger.queries import articles_per_unit_month, quota_of
+from mailbridge.ledger.vocab import SubmissionStatus
 from mailbridge.score.period import Period
 from mailbridge.score.profile import Profile, load_profile
 from mailbridge.score.rules import Article, Line, UnitFacts, apply
@@ -105,7 +107,7 @@ def _articles(s: Session, config: Config, period: Period) -> dict[int, list[Arti
     zone = config.ingest.zone
     out: dict[int, list[Article]] = defaultdict(list)
     for group in versions.values():
-        newest = max(group, key=lambda v: (v.status != "superseded", v.id))
+        newest = max(group, key=lambda v: (v.status != SubmissionStatus.SUPERSEDED, v.id))
         arrived = newest.message.received_at.astimezone(zone).date()
         if not counted(newest.status) or not (period.start <= arrived <= period.end) or newest.unit_id is None:
             continue
@@ -158,11 +160,11 @@ def _score(config: Config, profile: Profile, period: Period, today: date, unit: 
     if period.kind == "week":
         submitted = len(facts.articles)
         month = period.end.strftime("%Y-%m")
-        quota, met = facts.monthly_quota, bool(facts.monthly_quota) and facts.counts.get(month, 0) >= facts.monthly_quota
+        quota, met = facts.monthly_quota, bool(facts.monthly_quota and facts.counts.get(month, 0) >= facts.monthly_quota)
     else:
         submitted = sum(facts.counts.values())
         quota = None if facts.monthly_quota is None else facts.monthly_quota * len(period.months)
-        met = bool(facts.monthly_quota) and all(facts.counts[m] >= facts.monthly_quota for m in period.months)
+        met = bool(facts.monthly_quota and all(facts.counts[m] >= facts.monthly_quota for m in period.months))
     kind = config.unit_type(unit.type) if unit.type else None
     score = UnitScore(
         unit=unit.name, unit_type=unit.type, unit_type_name=kind.name if kind else None,

@@ -151,9 +151,9 @@ class Profile(_Model):
         for n, rule in enumerate(self.rules):
             if rule.part not in parts:
                 raise ValueError(f"rules[{n}].part {rule.part!r} is not a part (known: {', '.join(sorted(parts))})")
-            for channel in rule.channels:
-                if channel not in ids:
-                    raise ValueError(f"rules[{n}].channels names {channel!r}, which is not a channel id")
+            for channel_id in rule.channels:
+                if channel_id not in ids:
+                    raise ValueError(f"rules[{n}].channels names {channel_id!r}, which is not a channel id")
             if rule.type in ("article", "quota_ratio", "adoption_rate") and rule.points is None and not rule.tiers:
                 raise ValueError(f"rules[{n}] ({rule.type}) needs points or tiers")
         if len({r.id for r in self.rules}) != len(self.rules):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypedDict, Unpack
 
 from mailbridge.score.period import Period, month_end
 from mailbridge.score.profile import Channel, Profile, Rule, Tier
@@ -57,9 +58,17 @@ def _tier(tiers: list[Tier], chars: int) -> float:
     return max((t for t in tiers if chars >= t.min_chars), key=lambda t: t.min_chars).points
 
 
-def _line(rule: Rule, points: float, **kw: object) -> Line:
+class _LineDetails(TypedDict, total=False):
+    article: Article | None
+    channel: Channel | None
+    month: str | None
+    note: str | None
+    detail: dict
+
+
+def _line(rule: Rule, points: float, **kw: Unpack[_LineDetails]) -> Line:
     kind = "penalty" if points < 0 else ("bonus" if rule.bonus else "part")
-    return Line(rule.id, rule.name, points, kind, rule.part or "", **kw)  # type: ignore[arg-type]
+    return Line(rule.id, rule.name, points, kind, rule.part or "", **kw)
 
 
 def _selected(rule: Rule, art: Article) -> bool:

@@ -13,7 +13,11 @@ from mailbridge.render import environment, render
 __all__ = ["render", "words"]
 
 
-def words(config: Config, name: str = "score/labels.j2") -> Any:
+# A template module: its `{% set %}` values and macros as attributes (Jinja gives them no types).
+Words = Any
+
+
+def words(config: Config, name: str = "score/labels.j2") -> Words:
     """A template's top-level `{% set %}` values and macros (headers, titles, phrases)."""
     try:
         return environment(config.templates.dir).get_template(name).module

@@ -15,8 +15,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from mailbridge.config import Config
 from mailbridge.score.docx import in_print_order
 from mailbridge.score.engine import Scorecard, UnitScore, number
-from mailbridge.score.text import words
-from mailbridge.sheets import append, sheet_title
+from mailbridge.score.text import Words, words
+from mailbridge.sheets import active, append, sheet_title
 
 _FONT = "宋体"  # a font every Chinese Word, WPS and Excel has
 _CENTER = Alignment(horizontal="center", vertical="center")
@@ -29,8 +29,9 @@ def _body_font(book: Workbook) -> None:
     """Every cell in 宋体, not Calibri: the Normal style is what unstyled cells use, so no cell needs
     a font of its own (styling 10,000 cells one by one is most of a province's write)."""
     font = Font(name=_FONT, size=11)
-    book._fonts = IndexedList([font])  # font id 0, which unstyled cells refer to (openpyxl has no API)
-    book._named_styles["Normal"].font = font
+    # Font id 0, which unstyled cells refer to: openpyxl has no API for the workbook's default.
+    book._fonts = IndexedList([font])  # type: ignore[attr-defined]
+    book._named_styles["Normal"].font = font  # type: ignore[attr-defined]
 
 
 def _print_setup(sheet: Worksheet, title_rows: str) -> None:
@@ -38,13 +39,15 @@ def _print_setup(sheet: Worksheet, title_rows: str) -> None:
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    setup = sheet.sheet_properties.pageSetUpPr
+    assert setup is not None  # openpyxl creates it with the sheet
+    setup.fitToPage = True
     sheet.print_title_rows = title_rows
     sheet.print_options.horizontalCentered = True
     sheet.page_margins.left = sheet.page_margins.right = 0.5
 
 
-def _ranked(sheet: Worksheet, heading: str, units: list[UnitScore], labels, graded: bool, by_type: bool) -> None:  # type: ignore[no-untyped-def]
+def _ranked(sheet: Worksheet, heading: str, units: list[UnitScore], labels: Words, graded: bool, by_type: bool) -> None:
     [title] = append(sheet, [heading])
     title.font = Font(name=_FONT, bold=True, size=14)
     headers = list(labels.rank_headers) + ([labels.grade_header] if graded else [])
@@ -64,7 +67,7 @@ def _ranked(sheet: Worksheet, heading: str, units: list[UnitScore], labels, grad
             cells[0].alignment = cells[5].alignment = _CENTER  # the rank apart from the name it ranks
             cells[7].number_format = "0.0%"
             cells[7].alignment = _RIGHT  # "—" where there is no rate, as the .docx prints it
-    for column, width in zip("ABCDEFGHIJ", (12, 30, 22, 8, 8, 10, 8, 10, 10, 8)):
+    for column, width in zip("ABCDEFGHIJ", (12, 30, 22, 8, 8, 10, 8, 10, 10, 8), strict=True):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A3"
     sheet.auto_filter.ref = f"A2:{'J' if graded else 'I'}{2 + len(units)}"
@@ -98,7 +101,7 @@ def write_xlsx(card: Scorecard, config: Config, path: Path | IO[bytes]) -> None:
     book = Workbook()
     _body_font(book)
     taken: set[str] = set()
-    overall = book.active
+    overall = active(book)
     overall.title = sheet_title(labels.overall_sheet, taken)
     units = in_print_order(card.units)
     _ranked(overall, f"{period} {card.profile.profile.name}", units, labels, graded, by_type=False)
@@ -111,7 +114,7 @@ def write_xlsx(card: Scorecard, config: Config, path: Path | IO[bytes]) -> None:
     book.save(path)
 
 
-def _detail(detail: Worksheet, card: Scorecard, config: Config, labels) -> None:  # type: ignore[no-untyped-def]
+def _detail(detail: Worksheet, card: Scorecard, config: Config, labels: Words) -> None:
     """Every scoring line; the article title and the 说明 wrap in their columns instead of being cut."""
     for cell in append(detail, list(labels.detail_headers)):
         cell.font = Font(name=_FONT, bold=True)
@@ -129,7 +132,7 @@ def _detail(detail: Worksheet, card: Scorecard, config: Config, labels) -> None:
                 first = cells
                 cells[2].alignment = cells[6].alignment = _WRAP
             rows += 1
-    for column, width in zip("ABCDEFG", (26, 18, 40, 22, 16, 8, 50)):
+    for column, width in zip("ABCDEFG", (26, 18, 40, 22, 16, 8, 50), strict=True):
         detail.column_dimensions[column].width = width
     detail.freeze_panes = "A2"
     detail.auto_filter.ref = f"A1:G{rows}"

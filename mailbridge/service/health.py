@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from mailbridge.config import Config
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Incident, MailboxHealth, Message, Outgoing, utcnow
+from mailbridge.ledger.vocab import Disposition, OutboxStatus
 from mailbridge.service.alerts import queue_alert
 
 log = logging.getLogger(__name__)
@@ -78,11 +79,11 @@ def problems(config: Config, s: Session, now: datetime | None = None, *, immedia
                 and now - quiet_since >= timedelta(days=config.admin.silent_days)):
             found.append(Problem(f"mailbox_silent:{box.name}", "mailbox_silent", box.name,
                                  f"no new mail since {_local(quiet_since)}", quiet_since))
-    failed = s.scalar(select(func.count()).select_from(Outgoing).where(Outgoing.status == "failed")) or 0
+    failed = s.scalar(select(func.count()).select_from(Outgoing).where(Outgoing.status == OutboxStatus.FAILED)) or 0
     if failed:
         found.append(Problem("outbox_failed", "outbox_failed", "outbox", f"{failed} mail(s) failed", count=failed))
     quarantined = s.scalar(select(func.count()).select_from(Message)
-                           .where(Message.disposition == "quarantined")) or 0
+                           .where(Message.disposition == Disposition.QUARANTINED)) or 0
     if quarantined:
         found.append(Problem("quarantine", "quarantine", "quarantine",
                              f"{quarantined} message(s) in quarantine", count=quarantined))

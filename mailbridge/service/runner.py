@@ -17,8 +17,9 @@ import signal
 import threading
 import time
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy.exc import OperationalError
 
@@ -192,7 +193,7 @@ class Runner:
         if not self._ticked:  # once per start: what was caught up, and what comes next
             self._ticked = True
             log.info("scheduled mail: %d caught up; next: %s", queued, ", ".join(
-                f"{j.id} {j.next_after(now).isoformat(timespec='minutes')}" for j in self._scheduled) or "none")
+                f"{j.id} {at.isoformat(timespec='minutes')}" for j in self._scheduled if (at := j.next_after(now))) or "none")
         if queued:
             self._flush()
 
@@ -206,7 +207,7 @@ class Runner:
 
         for box in self.config.mailboxes:
             if box.enabled and box.idle:
-                watcher = IdleWatcher(box, lambda name=box.name: self.wake(name), self.stop)
+                watcher = IdleWatcher(box, partial(self.wake, box.name), self.stop)
                 watcher.start()
                 self._idle.append(watcher)
 

@@ -14,7 +14,9 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from functools import partial
+from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +33,13 @@ LATE = timedelta(minutes=10)  # the least window: an occurrence is never lost to
 _WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
-def cron_trigger(expr: str, config: Config, key: str):  # type: ignore[no-untyped-def]
+class Trigger(Protocol):
+    """What a job needs of its trigger: APScheduler 3's CronTrigger (untyped) and _Times have it."""
+
+    def get_next_fire_time(self, previous: datetime | None, now: datetime) -> datetime | None: ...
+
+
+def cron_trigger(expr: str, config: Config, key: str) -> Trigger:
     """An APScheduler CronTrigger from crontab(5) fields; a bad one is a ConfigError naming the key.
 
     crontab counts weekdays from Sunday = 0 (7 too); APScheduler 3 from Monday = 0, so numbers in
@@ -55,21 +63,21 @@ class Job:
     """`run(session, config, at)` queues the occurrence's mail in the session; returns how many."""
 
     id: str
-    trigger: object
+    trigger: Trigger
     run: Callable[[Session, Config, datetime], int]
     window: timedelta
 
     def times(self, start: datetime, end: datetime) -> list[datetime]:
         """Fire times in (start, end], oldest first."""
         out: list[datetime] = []
-        at = self.trigger.get_next_fire_time(None, start + timedelta(microseconds=1))  # type: ignore[attr-defined]
+        at = self.trigger.get_next_fire_time(None, start + timedelta(microseconds=1))
         while at is not None and at <= end:
             out.append(at)
-            at = self.trigger.get_next_fire_time(at, at + timedelta(microseconds=1))  # type: ignore[attr-defined]
+            at = self.trigger.get_next_fire_time(at, at + timedelta(microseconds=1))
         return out
 
     def next_after(self, now: datetime) -> datetime | None:
-        return self.trigger.get_next_fire_time(None, now + timedelta(microseconds=1))  # type: ignore[attr-defined]
+        return self.trigger.get_next_fire_time(None, now + timedelta(microseconds=1))
 
 
 class _Times:
@@ -90,6 +98,12 @@ def _weekly_progress(s: Session, config: Config, at: datetime) -> int:
     return progress.queue_weekly(s, config, at, owed(s, config, at.astimezone(config.ingest.zone).date()))
 
 
+def _queue_collection(collection_id: str, s: Session, config: Config, at: datetime) -> int:
+    from mailbridge.collect import jobs as collect_jobs
+
+    return collect_jobs.queue_due(s, config, collection_id, at)
+
+
 def jobs(config: Config) -> list[Job]:
     """The scheduled-mail jobs this config switches on, and each collection's reminders and report."""
     from mailbridge.collect import jobs as collect_jobs
@@ -103,10 +117,10 @@ def jobs(config: Config) -> list[Job]:
     ]
     return [Job(job_id, cron_trigger(expr, config, f"schedule.{key}"), run, window)
             for (job_id, expr, run, window), key in zip(wanted, ("weekly_progress", "monthly_scorecard",
-                                                                 "quota_reminders"))
+                                                                 "quota_reminders"), strict=True)
             if expr] + [
         Job(f"collection:{c.id}", _Times(collect_jobs.due_occurrences(config, c)),
-            lambda s, cfg, at, cid=c.id: collect_jobs.queue_due(s, cfg, cid, at), catch_up)
+            partial(_queue_collection, c.id), catch_up)
         for c in config.collections]
 
 

@@ -9,6 +9,7 @@ from mailbridge import __version__
 from mailbridge.config import Config
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Incident, MailboxHealth, Message, Outgoing, utcnow
+from mailbridge.ledger.vocab import Disposition, MessageState, OutboxStatus
 from mailbridge.service import lock, schedule
 from mailbridge.service.health import problems
 
@@ -22,11 +23,11 @@ def report(config: Config, db: Database) -> dict:
     now = utcnow()
     with db.session() as s:
         health = {h.mailbox: h for h in s.scalars(select(MailboxHealth))}
-        waiting = dict(s.execute(select(Message.mailbox, func.count()).where(Message.state == "archived")
+        waiting = dict(s.execute(select(Message.mailbox, func.count()).where(Message.state == MessageState.ARCHIVED)
                                  .group_by(Message.mailbox)).all())
         outbox = dict(s.execute(select(Outgoing.status, func.count()).group_by(Outgoing.status)).all())
         quarantined = s.scalar(select(func.count()).select_from(Message)
-                               .where(Message.disposition == "quarantined")) or 0
+                               .where(Message.disposition == Disposition.QUARANTINED)) or 0
         found = problems(config, s, now, immediate=True)
         incidents = [{"key": i.key, "detail": i.detail, "opened_at": _iso(i.opened_at)}
                      for i in s.scalars(select(Incident).where(Incident.resolved_at.is_(None)).order_by(Incident.id))]
@@ -55,8 +56,8 @@ def report(config: Config, db: Database) -> dict:
              "waiting": waiting.get(box.name, 0)}
             for box in config.mailboxes
         ],
-        "outbox": {"pending": outbox.get("pending", 0) + outbox.get("sending", 0), "failed": outbox.get("failed", 0),
-                   "sent": outbox.get("sent", 0)},
+        "outbox": {"pending": outbox.get(OutboxStatus.PENDING, 0) + outbox.get(OutboxStatus.SENDING, 0),
+                   "failed": outbox.get(OutboxStatus.FAILED, 0), "sent": outbox.get(OutboxStatus.SENT, 0)},
         "quarantined": quarantined,
         "incidents": incidents,
         # The running daemon's own jobs (`poll` without --once has fewer), else what `run` would schedule.

@@ -8,8 +8,10 @@ import queue
 import socket
 import ssl
 import threading
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from datetime import datetime
+from collections.abc import Callable
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -55,7 +57,7 @@ def connect(box: MailboxConfig) -> IMAPClient:
     # imapclient turns imaplib's debug level to 5, so imaplib builds the repr() of every response,
     # mail bodies included, only for the logger to drop it: most of the fetch time. Only -vv keeps it.
     if not logging.getLogger("imapclient").isEnabledFor(logging.DEBUG):
-        client._imap.debug = 0  # noqa: SLF001
+        client._imap.debug = 0
     if not password.isascii():
         close(client)
         raise ConfigError(f"the password of mailbox {box.name} has non-ASCII characters; authorization "
@@ -81,10 +83,10 @@ def connect(box: MailboxConfig) -> IMAPClient:
 def close(client: IMAPClient) -> None:
     try:
         client.logout()
-    except Exception:  # the connection may already be gone; nothing left to save
+    except Exception:  # noqa: BLE001 - the connection may already be gone; nothing left to save
         try:
             client.shutdown()
-        except Exception:
+        except Exception:  # noqa: BLE001 - nor in closing its socket
             pass
 
 
@@ -97,10 +99,11 @@ def _server_text(exc: BaseException) -> str:
         except (ValueError, SyntaxError):
             pass
     if isinstance(raw, bytes):
+        data = raw
         try:
-            raw = raw.decode("utf-8")
+            raw = data.decode("utf-8")
         except UnicodeDecodeError:
-            raw = raw.decode("gb18030", errors="replace")  # QQ/163 error text can be GBK bytes
+            raw = data.decode("gb18030", errors="replace")  # QQ/163 error text can be GBK bytes
     return str(raw).strip() or type(exc).__name__
 
 
@@ -214,6 +217,7 @@ class ImapSource:
                     if outcome.new and outcome.disposition:
                         stats.dispositions[outcome.disposition] = stats.dispositions.get(outcome.disposition, 0) + 1
                     self.progress(stats.fetched, total)
+                    assert outcome.origin is not None and outcome.origin.uid is not None  # as given above
                     done = outcome.origin.uid
                     if done in batch_ends:  # a whole batch is in the books
                         self._save_last_uid(folder, done)
@@ -247,12 +251,12 @@ class ImapSource:
 
     def _save_last_uid(self, folder: str, uid: int) -> None:
         with self.db.session() as s:
-            state = s.scalar(select(FolderState).where(FolderState.mailbox == self.box.name,
-                                                       FolderState.folder == folder))
+            state = s.scalars(select(FolderState).where(FolderState.mailbox == self.box.name,
+                                                        FolderState.folder == folder)).one()
             state.last_uid = max(state.last_uid, uid)
 
     def _fetched(self, client: IMAPClient, batches: list[tuple[list[int], int]]
-                 ) -> Iterator[list[tuple[int, bytes, object, Fingerprint]]]:
+                 ) -> Generator[list[tuple[int, bytes, datetime | None, Fingerprint]], None, None]:
         """Batches of (uid, raw, internaldate, fingerprint), fetched and archived ahead on a second thread.
 
         Fetching waits on the network while parsing works the CPU, so the two overlap. What is
@@ -280,7 +284,7 @@ class ImapSource:
                     del data
                     out.put((items, nbytes))
                 out.put(None)
-            except BaseException as exc:  # handed to the consumer, raised there
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
                 out.put(exc)
 
         worker = threading.Thread(target=produce, name=f"fetch-{self.box.name}", daemon=True)
@@ -330,7 +334,7 @@ class ImapSource:
                 Message.uidvalidity == uidvalidity, Message.action_pending.is_(True))).all()
         if not rows:
             return
-        uids = [uid for _, uid in rows]
+        uids = [uid for _, uid in rows if uid is not None]  # every IMAP row has its UID
         action = self.box.action
         for i in range(0, len(uids), 500):
             chunk = uids[i : i + 500]
@@ -342,7 +346,7 @@ class ImapSource:
                 self._move(client, chunk)
         with self.db.session() as s:
             for row_id, _ in rows:
-                s.get(Message, row_id).action_pending = False
+                s.get_one(Message, row_id).action_pending = False
 
     def _move(self, client: IMAPClient, uids: list[int]) -> None:
         target = self.box.move_to

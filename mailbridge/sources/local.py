@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import mailbox
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
+from typing import Literal, overload
 
 from mailbridge.errors import ConfigError
 
 _MAIL_SUFFIXES = {".eml", ".mbox", ".mbx", ".mbs"}
 
 
+@overload
+def messages(paths: list[Path], read: Literal[True] = True) -> Iterator[tuple[str, bytes]]: ...
+@overload
+def messages(paths: list[Path], read: bool) -> Iterator[tuple[str, bytes | None]]: ...
 def messages(paths: list[Path], read: bool = True) -> Iterator[tuple[str, bytes | None]]:
     """(where it came from, raw bytes) for every message under the paths, in a stable order.
 
@@ -27,12 +32,12 @@ def messages(paths: list[Path], read: bool = True) -> Iterator[tuple[str, bytes 
                         if not c.name.startswith(".") or c.suffix.lower() in _MAIL_SUFFIXES]
             yield from messages([c for c in children if c.is_dir() or _is_mail_file(c)], read)
         elif path.suffix.lower() != ".eml" and _is_mbox(path):  # an .eml may open with a From_ line
-            box = mailbox.mbox(str(path), create=False)
+            mbox = mailbox.mbox(str(path), create=False)
             try:
-                for key in box.iterkeys():
-                    yield str(path), box.get_bytes(key) if read else None
+                for key in mbox.iterkeys():
+                    yield str(path), mbox.get_bytes(key) if read else None
             finally:
-                box.close()
+                mbox.close()
         else:
             yield str(path), path.read_bytes() if read else None
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
+from collections.abc import Generator
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from mailbridge.ledger.db import Database
@@ -49,6 +51,6 @@ class Sink(Protocol):
     def fingerprint(self, raw: bytes, sha: str | None = None) -> Fingerprint: ...
 
     def ingest_many(self, messages: Iterable[tuple[bytes, Origin, Fingerprint | None]],
-                    parallel: bool = True) -> Iterator[Outcome]: ...
+                    parallel: bool = True) -> Generator[Outcome, None, None]: ...
 
     def resume(self, mailbox: str | None = None) -> int: ...

@@ -5,7 +5,7 @@ import re
 import signal
 import subprocess
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 
 class Daemon:

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Iterator, Optional, Sequence, Union
+from collections.abc import Iterator, Sequence
 
 from imapclient import IMAPClient
 from imapclient.imap_utf7 import encode as utf7_encode
@@ -98,14 +98,14 @@ class Dovecot:
 
     host = HOST
 
-    def __init__(self, root: Union[str, Path, None] = None, *,
+    def __init__(self, root: str | Path | None = None, *,
                  startup_timeout: float = 15.0) -> None:
         self._own_root = root is None
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="dovecot-"))
         self.startup_timeout = startup_timeout
         self.port = free_port()
         self._users: dict[str, str] = {}
-        self._proc: Optional[subprocess.Popen[bytes]] = None
+        self._proc: subprocess.Popen[bytes] | None = None
         if os.geteuid() == 0:
             # uid 0 is refused by the userdb ("userdb returned 0 as uid").
             nobody = pwd.getpwnam("nobody")
@@ -128,7 +128,7 @@ class Dovecot:
     # -- discovery -----------------------------------------------------------------------
 
     @staticmethod
-    def binary() -> Optional[str]:
+    def binary() -> str | None:
         """Path of the dovecot binary, also looking in sbin dirs missing from a user's PATH."""
         path = os.pathsep.join([os.environ.get("PATH", ""), *_SBIN_DIRS])
         return shutil.which("dovecot", path=path)
@@ -269,7 +269,7 @@ class Dovecot:
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "Dovecot":
+    def __enter__(self) -> Dovecot:
         try:
             self.start()
         except BaseException:
@@ -277,8 +277,8 @@ class Dovecot:
             raise
         return self
 
-    def __exit__(self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
-                 tb: Optional[TracebackType]) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self.close()
 
     def log_text(self) -> str:
@@ -311,7 +311,7 @@ class Dovecot:
         return client
 
     @contextlib.contextmanager
-    def session(self, user: str, folder: Optional[str] = None) -> Iterator[IMAPClient]:
+    def session(self, user: str, folder: str | None = None) -> Iterator[IMAPClient]:
         """connect(), EXAMINE folder if given, and log out at the end."""
         client = self.connect(user)
         try:
@@ -321,8 +321,8 @@ class Dovecot:
         finally:
             client.logout()
 
-    def append(self, user: str, folder: str, raw: bytes, flags: Sequence[Union[str, bytes]] = (),
-               internaldate: Optional[dt.datetime] = None) -> int:
+    def append(self, user: str, folder: str, raw: bytes, flags: Sequence[str | bytes] = (),
+               internaldate: dt.datetime | None = None) -> int:
         """APPEND raw (CRLF line ends: imaplib rewrites bare LF) and return its UID."""
         with self.session(user) as client:
             resp = client.append(folder, raw, flags=tuple(flags), msg_time=internaldate)

@@ -7,7 +7,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Sequence, Union
+from collections.abc import Iterator, Sequence
 
 import pytest
 from imapclient import IMAPClient
@@ -60,8 +60,8 @@ class ImapAccount:
         """A logged-in IMAPClient that has sent ID; the caller must logout()."""
         return self.server.connect(self.user)
 
-    def append(self, raw: bytes, folder: str = "INBOX", flags: Sequence[Union[str, bytes]] = (),
-               internaldate: Optional[dt.datetime] = None) -> int:
+    def append(self, raw: bytes, folder: str = "INBOX", flags: Sequence[str | bytes] = (),
+               internaldate: dt.datetime | None = None) -> int:
         """APPEND a message (use CRLF line ends) and return its UID."""
         return self.server.append(self.user, folder, raw, flags=flags, internaldate=internaldate)
 

@@ -5,7 +5,6 @@ import re
 import socket
 import threading
 from types import TracebackType
-from typing import Optional
 
 UNSAFE_LOGIN = b"NO SELECT Unsafe Login. Please contact kefu@188.com for help"
 # A line that ends with a literal announcement: {N}, {N+} (LITERAL+) or ~{N} (BINARY).
@@ -67,8 +66,8 @@ class UnsafeLoginProxy:
         self.refused = 0  # SELECT/EXAMINE answered with Unsafe Login
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._listener: Optional[socket.socket] = None
-        self._acceptor: Optional[threading.Thread] = None
+        self._listener: socket.socket | None = None
+        self._acceptor: threading.Thread | None = None
         self._conns: set[_Conn] = set()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -112,12 +111,12 @@ class UnsafeLoginProxy:
                 t.join(5)
             conn.close()
 
-    def __enter__(self) -> "UnsafeLoginProxy":
+    def __enter__(self) -> UnsafeLoginProxy:
         self.start()
         return self
 
-    def __exit__(self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
-                 tb: Optional[TracebackType]) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self.stop()
 
     # -- plumbing ------------------------------------------------------------------------
@@ -127,7 +126,7 @@ class UnsafeLoginProxy:
         while not self._stop.is_set():
             try:
                 client, _addr = self._listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -185,7 +184,7 @@ class UnsafeLoginProxy:
         buf = bytearray()
         literal = 0  # literal bytes still to pass through
         in_command = False  # the next line continues a command after a literal
-        dropping: Optional[bytes] = None  # tag of a command we answer ourselves
+        dropping: bytes | None = None  # tag of a command we answer ourselves
         try:
             while True:
                 data = conn.client.recv(65536)
@@ -226,7 +225,7 @@ class UnsafeLoginProxy:
         finally:
             self._finish(conn)
 
-    def _inspect(self, conn: _Conn, line: bytes) -> Optional[bytes]:
+    def _inspect(self, conn: _Conn, line: bytes) -> bytes | None:
         """Track LOGIN/ID; return the tag if this command must get the Unsafe Login answer."""
         parts = line.split(None, 2)
         if len(parts) < 2:
