@@ -307,11 +307,12 @@ class IngestConfig(_Model):
 
 
 class UnitType(_Model):
-    """A kind of unit and its monthly quota (the notices set one per kind)."""
+    """A kind of unit. Its monthly quota is the scoring profile's ([types.<id>] quota, as the
+    notice sets it); `quota` here overrides it for this installation."""
 
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     name: str
-    quota: Annotated[int, Field(ge=0)] = 0
+    quota: Annotated[int, Field(ge=0)] | None = None
     aliases: list[str] = []
 
 
@@ -324,13 +325,13 @@ class CategoryRule(_Model):
     fields: list[Literal["subject", "title", "text"]] = ["subject", "title"]
 
 
-# Seed 000 (三门峡市科协): the five kinds of unit and their monthly quotas.
+# Seed 000 (三门峡市科协): the five kinds of unit; their quotas are the profile's (sanmenxia.toml).
 SANMENXIA_TYPES = [
-    UnitType(id="county", name="县（市、区）科协", quota=5, aliases=["县科协", "县区科协"]),
-    UnitType(id="society", name="市级学会、协会、研究会", quota=1, aliases=["学会", "协会", "研究会", "市级学会"]),
-    UnitType(id="enterprise", name="企业科协", quota=1),
-    UnitType(id="university", name="高校科协", quota=1),
-    UnitType(id="department", name="市科协机关部门及事业单位", quota=2, aliases=["机关部门", "事业单位"]),
+    UnitType(id="county", name="县（市、区）科协", aliases=["县科协", "县区科协"]),
+    UnitType(id="society", name="市级学会、协会、研究会", aliases=["学会", "协会", "研究会", "市级学会"]),
+    UnitType(id="enterprise", name="企业科协"),
+    UnitType(id="university", name="高校科协"),
+    UnitType(id="department", name="市科协机关部门及事业单位", aliases=["机关部门", "事业单位"]),
 ]
 DEFAULT_CATEGORIES = [
     CategoryRule(id="notice", name="通知公告", keywords=["的通知", "的公告", "的通告", "启事", "的公示", "的通报", "通知公告"]),

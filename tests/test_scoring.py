@@ -146,18 +146,19 @@ def test_jinshui_golden_month(tmp_path: Path) -> None:
     books.adopt(g4, "newsletter", "河南日报", "city_website")  # 501: over 500, 5; newspaper +5: 10
     for n in range(5, 13):  # eight more on the city website: 12 × 0.5 = 6, capped at +5
         books.adopt(books.article("高新科", at(m, n), f"高新科动态{n}", chars=50), "市局网站")
-    # 科技资源亮点: 1 of 2, −1.  Total 1.5 + 1 + 8 + 10 + 5 − 1 = 24.5
+    # 科技资源亮点: 1 of 2, −1.  Total 1.5 + 1 + 10 + 10 + 5 − 1 = 26.5
     # 综合科 (required 科技资源亮点 1): 350 chars in 金水时讯, 3; none of the required item, −1. Total 2.
     books.adopt(books.article("综合科", at(m, 6), "科技活动周筹备", chars=350), "时讯")
     # 办公室: nothing sent and nothing required. Total 0.
     got = scores(books, m, today=dt.date(2017, 4, 5))
     assert {u: (r["points"], r["rank"]) for u, r in got.items()} == {
-        "高新科": (24.5, 1), "综合科": (2, 2), "办公室": (0, 3)}
+        "高新科": (26.5, 1), "综合科": (2, 2), "办公室": (0, 3)}
     capped = [ln for ln in got["高新科"]["lines"] if ln.note == "capped"]
     assert capped and sum(ln.points for ln in got["高新科"]["lines"] if ln.rule == "city_website") == 5
     missing = [(ln.points, ln.detail["category"]) for ln in got["高新科"]["lines"] if ln.note == "required_missing"]
     assert missing == [(-1, "resource_highlight")]
-    assert got["高新科"]["target"] == round(20 / 12, 2)  # a year's 基础分 20, a month's share
+    # The 基础分 is a year's; a month card shows none (it used to show 20 / 12, which the seed never makes).
+    assert got["高新科"]["target"] is None and got["高新科"]["targets"] is None
     books.close()
 
 

@@ -13,6 +13,7 @@ from mailbridge.ledger.queries import articles_in_month, quota_of
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose, from_address, one_address
 from mailbridge.render import render_mail
+from mailbridge.score.profile import type_quotas
 from mailbridge.parse.mime import ParsedMail
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def receipt_data(s: Session, config: Config, row: Message, subs: list[Submission
         "year": int(month[:4]),
         "month": int(month[5:]),
         "count": articles_in_month(s, unit.id, month) if unit else None,
-        "quota": quota_of(config, unit) if unit else None,
+        "quota": quota_of(config, unit, type_quotas(config)) if unit else None,
         "submissions": [
             {
                 "receipt_no": sub.receipt_no,
