@@ -12,9 +12,9 @@ from mailbridge.ledger.models import Message, Submission, utcnow
 from mailbridge.ledger.queries import articles_in_month, quota_of
 from mailbridge.notify import outbox
 from mailbridge.notify.compose import compose, from_address, one_address
+from mailbridge.parse.mime import ParsedMail
 from mailbridge.render import render_mail
 from mailbridge.score.profile import type_quotas
-from mailbridge.parse.mime import ParsedMail
 
 log = logging.getLogger(__name__)
 UNDELIVERABLE = "address not deliverable"

@@ -161,7 +161,7 @@ _COLUMNS = Columns({
     "evidence": ("依据", "证明材料", "佐证材料", "回执号", "回执编号", "evidence"),
     "effect": ("处理", "否决方式", "effect"),
 })
-_RECEIPT = re.compile(r"^[A-Z]{2,10}-\d{4}-\d{2}-\d{3,}$", re.I)
+_RECEIPT = re.compile(r"^[A-Z]{2,10}-\d{4}-\d{2}-\d{3,}$", re.IGNORECASE)
 
 
 @dataclass

@@ -238,7 +238,7 @@ class Profile(_Model):
         grades = {g.name for g in self.grades}
         for veto in self.vetoes:
             if set(veto.bars) - grades:
-                raise ValueError(f"vetoes {veto.id!r} bars {sorted(set(veto.bars) - grades)[0]!r}, which is not a grade")
+                raise ValueError(f"vetoes {veto.id!r} bars {min(set(veto.bars) - grades)!r}, which is not a grade")
         if sum(g.min is None for g in self.grades) > 1:
             raise ValueError("only the lowest grade may leave out min")
         known = {"parts": parts, "rules": {r.id for r in self.rules}, "items": {i.id for i in self.items}}
