@@ -149,6 +149,10 @@ def test_chongqing_year_by_unit_type_with_items_ratings_and_vetoes(tmp_path: Pat
     # The notice sets no quota: a chongqing unit inherits none (the config's types have none of their own).
     assert all(r["quota"] is None and r["monthly_quota"] is None for r in got.values())
 
+    wanzhou = mb.ok("scorecard", "--year", "2020", "--unit", "万州区科协")
+    assert "一票否决：2020-11-30 党风廉政，取消评为特等、一等资格" in wanzhou and "合计：100分，第3名，二等" in wanzhou
+    assert "工作考核 100分（满分100），含加减分 × 0.7 = 70分" in wanzhou
+    assert "不计分" in mb.ok("scorecard", "--year", "2020", "--unit", "南岸区科协")
     explained = json.loads(mb.ok("scorecard", "--year", "2020", "--unit", "渝北区科协", "--json"))
     honour = [(ln["points"], ln["note"], ln["uncapped"]) for ln in explained["lines"] if ln["rule"] == "honour"]
     assert honour == [(2, "item", None), (1, "capped", 2)]  # June's 2, then December's cut to 1

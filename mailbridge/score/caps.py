@@ -2,7 +2,8 @@
 
 A cap (a rule's, an item's, the bonus cap, the penalty cap) holds a unit's points per window: a
 month (YYYY-MM) or a year (YYYY), as the profile's `caps_per` says. A card for part of a year is
-given the lines of the year's earlier months (`prior`): what they used of the cap is gone.
+given the lines of the year's earlier months (`prior`): what they used of the cap is gone. A week
+card (progress) holds its lines to the caps within the week only.
 """
 from __future__ import annotations
 

@@ -110,7 +110,7 @@ class Part(_Model):
     with no such part they are added after the weighted parts, at full weight.
     """
 
-    id: Id
+    id: str
     name: str
     weight: Annotated[float, Field(gt=0)] = 1.0
     max: Points | None = None
