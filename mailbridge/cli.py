@@ -45,6 +45,7 @@ LAZY: dict[str, tuple[str, str]] = {
     "remind": ("scheduled:remind_cmd", 'Remind (催报) every unit below its quota this month; a unit at most once a day.'),
     "progress": ("scheduled:progress_cmd", 'Send each unit its weekly progress: this month so far against its quota; once per week.'),
     "scorecard": ("score:scorecard", 'Scores of every unit for a period, by the configured rule profile ([scoring] profile).'),
+    "scores": ("score:scores_group", 'Score entries a clerk records: score items (加分/扣分), ratings and vetoes (一票否决).'),
 }
 
 

@@ -307,11 +307,12 @@ class IngestConfig(_Model):
 
 
 class UnitType(_Model):
-    """A kind of unit and its monthly quota (the notices set one per kind)."""
+    """A kind of unit. Its monthly quota is the scoring profile's ([types.<id>] quota, as the
+    notice sets it); `quota` here overrides it for this installation."""
 
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     name: str
-    quota: Annotated[int, Field(ge=0)] = 0
+    quota: Annotated[int, Field(ge=0)] | None = None
     aliases: list[str] = []
     salutation: str = ""  # how the bulletin (通报) addresses these units; empty: 各 and the name
 
@@ -325,16 +326,17 @@ class CategoryRule(_Model):
     fields: list[Literal["subject", "title", "text"]] = ["subject", "title"]
 
 
-# Seed 000 (三门峡市科协): the five kinds of unit, their monthly quotas, and how its notices
-# address them: 各县（市、区）科协，市属各学（协）会、企业科协、高校科协，机关各部门及事业单位
+# Seed 000 (三门峡市科协): the five kinds of unit and how its notices address them (各县（市、区）
+# 科协，市属各学（协）会、企业科协、高校科协，机关各部门及事业单位); their quotas are the profile's
+# (sanmenxia.toml).
 _SOCIETIES = "市属各学（协）会、企业科协、高校科协"
 SANMENXIA_TYPES = [
-    UnitType(id="county", name="县（市、区）科协", quota=5, aliases=["县科协", "县区科协"], salutation="各县（市、区）科协"),
-    UnitType(id="society", name="市级学会、协会、研究会", quota=1, aliases=["学会", "协会", "研究会", "市级学会"],
+    UnitType(id="county", name="县（市、区）科协", aliases=["县科协", "县区科协"], salutation="各县（市、区）科协"),
+    UnitType(id="society", name="市级学会、协会、研究会", aliases=["学会", "协会", "研究会", "市级学会"],
              salutation=_SOCIETIES),
-    UnitType(id="enterprise", name="企业科协", quota=1, salutation=_SOCIETIES),
-    UnitType(id="university", name="高校科协", quota=1, salutation=_SOCIETIES),
-    UnitType(id="department", name="市科协机关部门及事业单位", quota=2, aliases=["机关部门", "事业单位"],
+    UnitType(id="enterprise", name="企业科协", salutation=_SOCIETIES),
+    UnitType(id="university", name="高校科协", salutation=_SOCIETIES),
+    UnitType(id="department", name="市科协机关部门及事业单位", aliases=["机关部门", "事业单位"],
              salutation="机关各部门及事业单位"),
 ]
 DEFAULT_CATEGORIES = [

@@ -15,9 +15,10 @@ CST = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
 class Books:
-    def __init__(self, root: Path, config: Config) -> None:
+    def __init__(self, root: Path, config: Config, db_file: str = "books.db") -> None:
+        """`db_file`: another name, to share the ledger of a CLI installation (tests/mbcli.py: mb.db)."""
         self.config = config
-        self.db = Database(f"sqlite:///{root}/books.db")
+        self.db = Database(f"sqlite:///{root}/{db_file}")
         ensure_schema(self.db.engine)
         self.s = self.db.sessions()
         self.units: dict[str, Unit] = {}

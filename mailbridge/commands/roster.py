@@ -12,6 +12,8 @@ from mailbridge.app import App
 from mailbridge.commands.ledger import emit_json, emit_table
 from mailbridge.errors import ConfigError
 from mailbridge.ledger.models import Address, Attachment, Message, Officer, Unit
+from mailbridge.ledger.queries import quota_of
+from mailbridge.score.profile import type_quotas
 
 if TYPE_CHECKING:
     from mailbridge.attribute.roster_files import RosterRead
@@ -91,7 +93,7 @@ def unit_record(unit: Unit, config: Config, bound: list[str]) -> dict:
         "name": unit.name,
         "type": unit.type,
         "type_name": kind.name if kind else None,
-        "quota": unit.quota if unit.quota is not None else (kind.quota if kind else None),
+        "quota": quota_of(config, unit, type_quotas(config)),
         "active": unit.active,
         "officers": [
             {"name": o.name, "phone": o.phone, "active": o.active,

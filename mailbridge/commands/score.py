@@ -70,7 +70,8 @@ def scorecard(app: App, month: str | None, week: str | None, quarter: str | None
         emit_table(f"{labels.period(period)} — {profile.profile.name}", list(labels.rank_headers),
                    [[labels.rank(u, u.rank), u.unit, u.unit_type_name or "", u.submitted, u.quota,
                      labels.yes if u.quota_met else labels.no, u.adopted, labels.rate(u.rate),
-                     f"{u.record()['points']}" + (f" {u.grade}" if u.grade else "")] for u in card.units])
+                     ("—" if not u.assessed else f"{u.record()['points']}") + (f" {u.grade}" if u.grade else "")]
+                    for u in card.units])
 
 
 def _send(app: App, period: Period, resend: bool) -> None:
@@ -115,6 +116,7 @@ def _explain(app: App, card: Scorecard, name: str, as_json: bool) -> None:
                             "part": ln.part, "submission_id": ln.article.submission_id if ln.article else None,
                             "receipt_no": ln.article.receipt_no if ln.article else None,
                             "channel": ln.channel.id if ln.channel else None, "month": ln.month, "note": ln.note,
+                            "uncapped": ln.uncapped,
                             "text": explain.line(ln, app.config.category_names()).strip()}
                            for ln in found.lines]
         emit_json(record)
@@ -123,3 +125,109 @@ def _explain(app: App, card: Scorecard, name: str, as_json: bool) -> None:
     click.echo(render(app.config, "score/unit.txt.j2", unit=found, period=card.period, profile=profile,
                       labels=labels, explain=explain, categories=app.config.category_names(),
                       channels={c.id: c.name for c in profile.channels}, statuses=labels.statuses), nl=False)
+
+
+@click.group("scores")
+def scores_group() -> None:
+    """Score entries a clerk records: score items (加分/扣分), ratings and vetoes (一票否决)."""
+
+
+@scores_group.command("add")
+@click.argument("unit")
+@click.argument("what")
+@click.argument("points", type=float, required=False)
+@click.option("--date", "on", metavar="YYYY-MM-DD", help="When it happened (default today); it counts in that period.")
+@click.option("--note", help="What happened (事由).")
+@click.option("--evidence", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A file backing it (表彰文件, 批示), archived with the entry.")
+@click.option("--receipt", metavar="RECEIPT_NO", help="Or the receipt number of the submission backing it.")
+@click.option("--effect", type=click.Choice(["bar", "exclude"]),
+              help="A veto's effect: bar (no 特等/一等) or exclude (不予考核).")
+@click.option("--by", help="Who records it (default: the login name).")
+@click.pass_obj
+def scores_add(app, unit: str, what: str, points: float | None, on: str | None, note: str | None,  # type: ignore[no-untyped-def]
+               evidence: Path | None, receipt: str | None, effect: str | None, by: str | None) -> None:
+    """Record a score item, a rating of a rated part, or a veto, for UNIT; WHAT is its id or name.
+
+    POINTS: an item's points (default: the profile's, e.g. 2 for 扣2分/次) or the rating (0–100).
+    """
+    from mailbridge.commands.review import _actor, _date
+    from mailbridge.score.entries import Evidence, entry_record, record
+    from mailbridge.score.profile import load_profile
+
+    profile = load_profile(app.config)
+    with app.db.session() as s:
+        entry = record(s, app.config, profile, unit, what, points, _date(on), _actor(by), "cli", note,
+                       Evidence(evidence, receipt), effect)
+        row = entry_record(entry)
+    shown = "" if row["points"] is None else f" {row['points']:g}"
+    click.echo(f"score entry {row['id']}: {row['unit']} {row['kind']} {row['key']}{shown} {row['date']}"
+               + (f" ({row['effect']})" if row["effect"] else ""))
+
+
+@scores_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would be recorded; change nothing.")
+@click.option("--by", help="Who records it (default: the login name).")
+@click.pass_obj
+def scores_import(app, file: Path, dry_run: bool, by: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Import entries from an .xlsx sheet (单位, 项目, 分值, 日期, 说明, 依据, 处理); all rows or none."""
+    from mailbridge.commands.review import _actor
+    from mailbridge.score.entries import import_sheet
+    from mailbridge.score.profile import load_profile
+
+    profile = load_profile(app.config)
+    with app.db.sessions() as s:
+        result = import_sheet(s, app.config, profile, file, _actor(by))
+        if result.errors or dry_run:
+            s.rollback()
+        else:
+            s.commit()
+    click.echo(f"scores: {file.name}: {result.rows} row(s)")
+    for line in result.lines:
+        click.echo(f"  {line}")
+    for error in result.errors:
+        click.echo(f"  error  {error}", err=True)
+    if result.errors:
+        raise ConfigError(f"{len(result.errors)} row(s) have errors; nothing was imported. Fix them and import again.")
+    click.echo("dry run: nothing was changed" if dry_run else f"{len(result.lines)} entr(ies) recorded")
+
+
+@scores_group.command("list")
+@click.option("--unit", metavar="NAME", help="Only this unit's entries.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per entry.")
+@click.pass_obj
+def scores_list(app, unit: str | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """Every score entry, revoked ones included, oldest first."""
+    from sqlalchemy import select
+
+    from mailbridge.ledger.models import ScoreEntry
+    from mailbridge.score.entries import entry_record, find_unit
+
+    with app.db.session() as s:
+        query = select(ScoreEntry).order_by(ScoreEntry.on, ScoreEntry.id)
+        if unit:
+            query = query.where(ScoreEntry.unit_id == find_unit(s, unit).id)
+        rows = [entry_record(e) for e in s.scalars(query)]
+    if as_json:
+        emit_json(rows)
+        return
+    emit_table("score entries", ["id", "date", "unit", "kind", "item", "points", "evidence", "note"],
+               [[r["id"], r["date"], r["unit"], r["kind"] + (" (revoked)" if r["revoked"] else ""), r["key"],
+                 r["effect"] or ("" if r["points"] is None else f"{r['points']:g}"),
+                 r["evidence"] or r["receipt_no"] or "", r["note"] or ""] for r in rows])
+
+
+@scores_group.command("revoke")
+@click.argument("entry_id", type=int)
+@click.option("--note", help="Why it is taken back.")
+@click.option("--by", help="Who takes it back (default: the login name).")
+@click.pass_obj
+def scores_revoke(app, entry_id: int, note: str | None, by: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Take back an entry recorded by mistake; it stays in the audit trail."""
+    from mailbridge.commands.review import _actor
+    from mailbridge.score.entries import revoke
+
+    with app.db.session() as s:
+        revoke(s, entry_id, _actor(by), "cli", note)
+    click.echo(f"score entry {entry_id} revoked")

@@ -43,6 +43,12 @@ class Archive:
         self._write(self.raw_path(digest), data, durable=True)
         return digest
 
+    def put_kept(self, data: bytes) -> str:
+        """Store a file that exists nowhere else (a score entry's evidence), durably like raw mail."""
+        digest = hashlib.sha256(data).hexdigest()
+        self._write(self.file_path(digest), data, durable=True)
+        return digest
+
     def put_file(self, data: bytes, digest: str | None = None) -> str:
         """Store an attachment; not fsynced, since it can always be cut again from the raw mail."""
         digest = digest or hashlib.sha256(data).hexdigest()

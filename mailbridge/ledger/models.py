@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -203,13 +204,17 @@ class Adoption(Base):
 
 
 class Decision(Base):
-    """The audit trail: every review decision, who made it, when, how and why; never changed."""
+    """The audit trail: every review decision, who made it, when, how and why; never changed.
+
+    A decision is about a submission, or (score_item | rating | veto | revoke) about a score entry.
+    """
 
     __tablename__ = "decisions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
-    # first_review | approve | adopt | withdraw | reject | reopen | accept_body
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    score_entry_id: Mapped[int | None] = mapped_column(ForeignKey("score_entries.id"), index=True)
+    # first_review | approve | adopt | withdraw | reject | reopen | accept_body; score_item | rating | veto | revoke
     action: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str | None] = mapped_column(String(40))
     adopted_on: Mapped[date | None] = mapped_column(Date)
@@ -219,7 +224,35 @@ class Decision(Base):
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
-    submission: Mapped[Submission] = relationship(back_populates="decisions")
+    submission: Mapped[Submission | None] = relationship(back_populates="decisions")
+    score_entry: Mapped[ScoreEntry | None] = relationship(back_populates="decisions")
+
+
+class ScoreEntry(Base):
+    """A clerk's entry for the scorecard that no submission carries (seed 003): a score item
+    (加分项/扣分项 or an indicator's points), a rating of a rated part (服务对象评价), or a veto
+    (一票否决). Kept when revoked (`revoked_at`), like every decision."""
+
+    __tablename__ = "score_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # item | rating | veto
+    key: Mapped[str] = mapped_column(String(60))  # the profile's item, part or veto id
+    points: Mapped[float | None] = mapped_column(Float)  # item: signed points; rating: the score
+    effect: Mapped[str | None] = mapped_column(String(10))  # veto: bar | exclude
+    on: Mapped[date] = mapped_column(Date, index=True)  # counts in the periods holding this date
+    note: Mapped[str | None] = mapped_column(Text)
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))  # a file in the archive
+    evidence_name: Mapped[str | None] = mapped_column(String(255))
+    receipt_no: Mapped[str | None] = mapped_column(String(40))  # or a submission's receipt number
+    actor: Mapped[str] = mapped_column(String(320))
+    via: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    unit: Mapped[Unit] = relationship()
+    decisions: Mapped[list[Decision]] = relationship(back_populates="score_entry", order_by="Decision.id")
 
 
 class Counter(Base):

@@ -1,7 +1,7 @@
 """Counts that several jobs share (receipts, scorecards, reminders), defined once."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
@@ -11,12 +11,15 @@ from mailbridge.ledger.models import Address, Submission, Unit
 from mailbridge.ledger.vocab import COUNTED_STATUSES
 
 
-def quota_of(config: Config, unit: Unit) -> int | None:
-    """A unit's monthly quota: its own (roster 任务数), else its type's; None for a unit with no type."""
+def quota_of(config: Config, unit: Unit, by_type: Mapping[str, int] | None = None) -> int | None:
+    """A unit's monthly quota: its own (roster 任务数), else its type's — the config's `quota` where
+    set, else the scoring profile's (`by_type`, from its [types]); None for a unit with no type."""
     if unit.quota is not None:
         return unit.quota
     kind = config.unit_type(unit.type) if unit.type else None
-    return kind.quota if kind else None
+    if kind is None:
+        return None
+    return kind.quota if kind.quota is not None else (by_type or {}).get(kind.id)
 
 
 def articles_in_month(s: Session, unit_id: int, month: str) -> int:

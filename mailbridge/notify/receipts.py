@@ -20,6 +20,7 @@ from mailbridge.parse.article import clean_subject
 from mailbridge.parse.html import expiry_words
 from mailbridge.parse.mime import ParsedMail
 from mailbridge.render import render_mail
+from mailbridge.score.profile import type_quotas
 
 log = logging.getLogger(__name__)
 UNDELIVERABLE = "address not deliverable"
@@ -94,7 +95,7 @@ def receipt_data(s: Session, config: Config, row: Message, subs: list[Submission
         "year": int(month[:4]),
         "month": int(month[5:]),
         "count": articles_in_month(s, unit.id, month) if unit else None,
-        "quota": quota_of(config, unit) if unit else None,
+        "quota": quota_of(config, unit, type_quotas(config)) if unit else None,
         "submissions": [
             {
                 "receipt_no": sub.receipt_no,

@@ -231,6 +231,24 @@ def _sheet_grid(name: str, sheet: Worksheet) -> Grid:
     return grid
 
 
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_EXCEL_EPOCH = datetime.date(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug folded in)
+
+
+def cell_date(text: str) -> datetime.date | None:
+    """A date cell: 2024-09-15, 2024/9/15, 2024年9月15日, or a day number Excel stored; '' is None;
+    anything else raises ValueError."""
+    text = text.strip()
+    if not text:
+        return None
+    if re.fullmatch(r"\d{5}(\.0+)?", text):  # a date cell stored as a plain number
+        return _EXCEL_EPOCH + datetime.timedelta(days=int(float(text)))
+    match = _DATE.search(unicodedata.normalize("NFKC", text))
+    if match is None:
+        raise ValueError(text)
+    return datetime.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+
+
 def cell_text(value: object) -> str:
     if value is None:
         return ""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +20,7 @@ from mailbridge.config import Config
 from mailbridge.errors import ConfigError
 from mailbridge.ledger.models import Submission
 from mailbridge.ledger.vocab import SubmissionStatus
-from mailbridge.parse.tables import ACCEPTED, Columns, TableFormatError, grids
+from mailbridge.parse.tables import ACCEPTED, Columns, TableFormatError, cell_date, grids
 from mailbridge.review import decisions
 from mailbridge.review.codes import Refusal
 
@@ -33,8 +32,6 @@ _COLUMNS = Columns({
     "date": ("采用日期", "日期", "刊发日期", "发布日期", "采用时间", "date"),
 })
 _SPLIT = re.compile(r"[、,，;；/\s]+")
-_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
-_EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug folded in)
 
 
 @dataclass
@@ -52,18 +49,6 @@ def _norm(text: str) -> str:
 
 def _is_header(columns: dict[str, int]) -> bool:
     return "channel" in columns and ("ref" in columns or "title" in columns)
-
-
-def _parse_date(text: str) -> date | None:
-    text = text.strip()
-    if not text:
-        return None
-    if re.fullmatch(r"\d{5}(\.0+)?", text):  # a date cell stored as a plain number
-        return _EXCEL_EPOCH + timedelta(days=int(float(text)))
-    match = _DATE.search(unicodedata.normalize("NFKC", text))
-    if match is None:
-        raise ValueError(text)
-    return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
 
 
 def _titles(s: Session) -> dict[str, list[Submission]]:
@@ -119,7 +104,7 @@ def import_sheet(s: Session, config: Config, filename: str, data: bytes, actor: 
             result.lines.append(f"row {line}: no channel, skipped")
             continue
         try:
-            on = _parse_date(cell(row, "date"))
+            on = cell_date(cell(row, "date"))
         except ValueError:
             result.errors.append(f"row {line}: date {cell(row, 'date')!r} is not a date like 2024-09-15")
             continue

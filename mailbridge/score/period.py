@@ -71,3 +71,13 @@ def parse(kind: str, value: str) -> Period:
     except ValueError:
         raise ConfigError(f"--{kind} {value!r} is not {form}.") from None
     return Period(kind, value.upper() if kind != "month" else value, start, end, _months(start, end))
+
+
+def before(period: Period) -> Period | None:
+    """The months of the period's year before it (a month or quarter not starting in January), for
+    caps per year; None when there are none."""
+    if period.kind not in ("month", "quarter") or period.start.month == 1:
+        return None
+    start, end = date(period.start.year, 1, 1), period.start - timedelta(days=1)
+    return Period("month" if end.month == 1 else "quarter", f"{start:%Y-%m}..{end:%Y-%m}", start, end,
+                  _months(start, end))

@@ -11,7 +11,7 @@ from datetime import date
 from typing import TypedDict, Unpack
 
 from mailbridge.score.period import Period, month_end
-from mailbridge.score.profile import Channel, Profile, Rule, Tier
+from mailbridge.score.profile import Channel, Profile, Rule, band
 
 
 @dataclass
@@ -41,6 +41,12 @@ class Line:
     month: str | None = None
     note: str | None = None
     detail: dict = field(default_factory=dict)
+    uncapped: float | None = None  # the points before a cap took some (None: not capped)
+
+    @property
+    def when(self) -> str:
+        """The month (YYYY-MM) the line's points belong to, for caps per month or year."""
+        return self.month or (self.article.month if self.article else "")
 
 
 @dataclass
@@ -52,10 +58,6 @@ class UnitFacts:
     articles: list[Article]
     counts: dict[str, int]  # YYYY-MM -> articles that month (versions once), for quotas
     required: dict[str, int]  # category -> articles a month the unit must send (seed 001)
-
-
-def _tier(tiers: list[Tier], chars: int) -> float:
-    return max((t for t in tiers if chars >= t.min_chars), key=lambda t: t.min_chars).points
 
 
 class _LineDetails(TypedDict, total=False):
@@ -90,7 +92,7 @@ def adoption(rule: Rule, profile: Profile, unit: UnitFacts, period: Period, toda
                 continue
             if rule.channels and channel.id not in rule.channels:
                 continue
-            points = channel.points_for(art.chars, art.category)
+            points = channel.points_for(art.chars, art.category, profile.profile.band_edges)
             if rule.points is not None:
                 points = 0.0 if art.category in channel.zero_categories else rule.points
             note = "zero_category" if art.category in channel.zero_categories else None
@@ -113,7 +115,8 @@ def article(rule: Rule, profile: Profile, unit: UnitFacts, period: Period, today
     for art in unit.articles:
         if not _selected(rule, art) or (rule.adopted_only and not art.adoptions):
             continue
-        points = rule.points if rule.points is not None else _tier(rule.tiers, art.chars)
+        points = rule.points if rule.points is not None else band(rule.tiers, art.chars,
+                                                                  profile.profile.band_edges)
         lines.append(_line(rule, points, article=art, detail={"chars": art.chars, "category": art.category}))
     return lines
 
@@ -184,16 +187,5 @@ RULES: dict[str, Callable[[Rule, Profile, UnitFacts, Period, date], list[Line]]]
 
 
 def apply(rule: Rule, profile: Profile, unit: UnitFacts, period: Period, today: date) -> list[Line]:
-    """The rule's lines, its positive points held to its cap (seed 001: 加分上限为5分)."""
-    lines = RULES[rule.type](rule, profile, unit, period, today)
-    if rule.cap is None:
-        return lines
-    room = rule.cap
-    for line in lines:
-        if line.points <= 0:
-            continue
-        if line.points > room:
-            line.detail["uncapped"] = line.points
-            line.points, line.note = room, "capped"
-        room -= line.points
-    return lines
+    """The rule's lines, uncapped: caps count over months or years, across periods (score.caps)."""
+    return RULES[rule.type](rule, profile, unit, period, today)
