@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -86,6 +87,16 @@ def similarity(a: str, b: str) -> float:
     return 2 * len(grams_a & grams_b) / (len(grams_a) + len(grams_b))
 
 
+def months_between(start: datetime, end: datetime, zone: ZoneInfo) -> list[str]:
+    """The YYYY-MM months (local time) from `start` to `end`, both included."""
+    first, last = start.astimezone(zone), end.astimezone(zone)
+    year, month, out = first.year, first.month, []
+    while (year, month) <= (last.year, last.month):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
 def link_version(s: Session, config: Config, sub: Submission, received_at) -> None:  # type: ignore[no-untyped-def]
     """Make `sub` the newest version of a near-identical earlier article of the same unit."""
     if sub.unit_id is None:
@@ -94,6 +105,9 @@ def link_version(s: Session, config: Config, sub: Submission, received_at) -> No
     earlier = s.scalars(
         select(Submission).join(Message, Submission.message_row_id == Message.id).where(
             Submission.unit_id == sub.unit_id,
+            # Implied by the dates below (`month` is the local month of arrival), and what lets the
+            # (unit_id, month) index read only the window, not the unit's whole history.
+            Submission.month.in_(months_between(since, received_at, config.ingest.zone)),
             Submission.id != sub.id,
             Submission.message_row_id != sub.message_row_id,
             Submission.status != "superseded",

@@ -25,7 +25,7 @@ def collections_list(app, as_json: bool) -> None:  # type: ignore[no-untyped-def
     from mailbridge.collect.records import statuses
 
     records = []
-    with app.db.session() as s:
+    with app.db.reading() as s:
         for c in app.config.collections:
             rows = statuses(s, c)
             records.append({
@@ -52,7 +52,7 @@ def collections_show(app, collection_id: str, as_json: bool, xlsx: Path | None) 
     if as_json and xlsx:
         raise ConfigError("choose one output: --json or --xlsx FILE.")
     collection = app.config.collection(collection_id)
-    with app.db.session() as s:
+    with app.db.reading() as s:
         rows = statuses(s, collection)
         records = [r.record(app.config) for r in rows]
         unknown = unknown_units(s, collection)

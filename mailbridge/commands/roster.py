@@ -63,13 +63,13 @@ def roster_import(app, file: Path, dry_run: bool, partial: bool) -> None:  # typ
 
 
 def _units(app) -> list[Unit]:  # type: ignore[no-untyped-def]
-    with app.db.session() as s:
+    with app.db.reading() as s:
         return list(s.scalars(select(Unit).options(
             selectinload(Unit.officers).selectinload(Officer.addresses)).order_by(Unit.name)))
 
 
 def _bound(app) -> dict[int, list[str]]:  # type: ignore[no-untyped-def]
-    with app.db.session() as s:
+    with app.db.reading() as s:
         rows = s.execute(select(Address.unit_id, Address.address).where(
             Address.officer_id.is_(None), Address.active.is_(True))).all()
     out: dict[int, list[str]] = {}

@@ -40,7 +40,7 @@ def scorecard(app, month: str | None, week: str | None, quarter: str | None, yea
         _send(app, period, resend)
         return
     profile = load_profile(app.config)
-    with app.db.session() as s:
+    with app.db.reading() as s:
         card = evaluate(s, app.config, period, profile=profile)
     if unit is not None:
         _explain(app, card, unit, as_json)

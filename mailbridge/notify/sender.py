@@ -17,7 +17,7 @@ from mailbridge.config import Config
 from mailbridge.errors import ConfigError, PermanentError, TransientError
 from mailbridge.ledger import lease
 from mailbridge.ledger.db import Database
-from mailbridge.ledger.models import Outgoing, utcnow
+from mailbridge.ledger.models import WAITING, Outgoing, utcnow
 from mailbridge.notify.outbox import AUTOMATIC
 from mailbridge.notify.transport import PartialDelivery, ServerUnavailable, Undeliverable, transport
 
@@ -71,7 +71,10 @@ class Sender:
         if not now:
             due &= Outgoing.next_attempt_at <= utcnow()
         with self.db.session() as s:
-            row_id = s.scalar(select(Outgoing.id).where(Outgoing.id > after, or_(Outgoing.status == "sending", due))
+            # WAITING lets an index find what waits (ix_outbox_waiting, a partial index): walking
+            # the ids from `after` read every mail ever sent, at every claim (issue 15).
+            row_id = s.scalar(select(Outgoing.id).where(WAITING,
+                                                        Outgoing.id > after, or_(Outgoing.status == "sending", due))
                               .order_by(Outgoing.id).limit(1))
             if row_id is not None:
                 s.execute(update(Outgoing).where(Outgoing.id == row_id)
@@ -165,6 +168,9 @@ def retry(db: Database, row_id: int) -> Outgoing | None:
         row = s.get(Outgoing, row_id)
         if row is None:
             return None
+        if not row.data:  # outbox.keep_sent_days dropped them: there is nothing to send again
+            raise ConfigError(f"outbox {row_id} was sent on {row.sent_at:%Y-%m-%d} and its bytes were dropped "
+                              "after outbox.keep_sent_days; only its record is kept.")
         row.status, row.next_attempt_at, row.last_error = "pending", utcnow(), None
         row.attempts = 0
         s.flush()
