@@ -96,7 +96,7 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+    with engine.execution_options(**{READ: True}).connect() as conn:  # every command asks: no write lock
         return MigrationContext.configure(conn).get_current_revision()
 
 
