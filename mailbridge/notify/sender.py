@@ -23,6 +23,7 @@ from mailbridge.notify.transport import PartialDelivery, ServerUnavailable, Unde
 
 log = logging.getLogger(__name__)
 LEASE = "outbox"
+RENEW_SECONDS = 60  # the lease (300 s) is renewed this often while a long queue is sent, not per mail
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Sender:
         # At most smtp.max_per_minute mails a minute: 163 blocks accounts that send in bursts.
         self.interval = 60.0 / config.smtp.max_per_minute if config.smtp.transport == "smtp" else 0.0
         self._last = 0.0
+        self._renewed = 0.0
 
     def flush(self, now: bool = False, stop: threading.Event | None = None) -> FlushStats:
         """Send every mail that is due (with `now`, every pending one, backoff or not).
@@ -53,6 +55,7 @@ class Sender:
         if not lease.acquire(self.db, LEASE, owner):
             stats.busy = True
             return stats
+        self._renewed = time.monotonic()
         out = transport(self.config.smtp)
         try:
             row_id = 0
@@ -66,7 +69,9 @@ class Sender:
 
     def _claim(self, owner: str, now: bool, after: int) -> int | None:
         """The next due mail, marked `sending`. A `sending` row is a dead sender's: we hold the lease."""
-        lease.acquire(self.db, LEASE, owner)  # renew while we work through a long queue
+        if time.monotonic() - self._renewed >= RENEW_SECONDS:  # renew while we work through a long queue
+            lease.acquire(self.db, LEASE, owner)
+            self._renewed = time.monotonic()
         due = Outgoing.status == "pending"
         if not now:
             due &= Outgoing.next_attempt_at <= utcnow()
