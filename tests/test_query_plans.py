@@ -149,10 +149,10 @@ def test_dedup_and_location_lookups_use_their_unique_indexes(db: Database) -> No
     with db.engine.connect() as conn:
         check(db, lambda: conn.execute(_ORIGINAL, {"dedup_key": "a" * 64, "row_id": 1}).first(),
               "(dedup_key=?)")
-        args = dict(mailbox="box", folder="INBOX", uidvalidity=1, uid=5, sha256="a" * 64, message_id="<5@x>")
+        args = {"mailbox": "box", "folder": "INBOX", "uidvalidity": 1, "uid": 5, "sha256": "a" * 64, "message_id": "<5@x>"}
         check(db, lambda: conn.execute(_FIND_HERE_OR_MOVED, args).all(), "(mailbox=? AND folder=? AND uidvalidity=? AND uid=?)")
         check(db, lambda: conn.execute(_FIND_HERE_OR_MOVED, args).all(), "ix_messages_sha256")
-        check(db, lambda: conn.scalar(_FIND_IMPORT, dict(mailbox="import", folder="x", sha256="a" * 64)),
+        check(db, lambda: conn.scalar(_FIND_IMPORT, {"mailbox": "import", "folder": "x", "sha256": "a" * 64}),
               "ix_messages_sha256")
 
 

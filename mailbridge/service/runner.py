@@ -203,7 +203,7 @@ class Runner:
                      self.config.outbox.keep_sent_days)
         keep_statistics(self.db.engine)
 
-
+    def _digest(self) -> None:
         from mailbridge.notify.digest import enqueue_digests
 
         queued = enqueue_digests(self.db, self.config)

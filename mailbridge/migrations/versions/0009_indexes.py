@@ -10,16 +10,15 @@ Create Date: 2026-12-01 11:45:00
   resubmission check's window, at every accepted mail.
 - outbox (status, next_attempt_at) WHERE waiting: the sender's next mail among all ever sent.
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = '0009_indexes'
-down_revision: Union[str, Sequence[str], None] = '0008'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = '0008'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
