@@ -221,3 +221,25 @@ def test_a_long_read_does_not_hold_up_an_import(tmp_path: Path) -> None:
     with db.reading() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == before + 1
     db.dispose()
+
+
+def test_the_streamed_json_is_json_dumps_with_indent() -> None:
+    """emit_json_stream's encoder against json.dumps(indent=2) on random nested records: strings
+    with quotes, newlines, controls, U+2028 and Chinese; floats, bools, None; empty containers."""
+    import random
+
+    from mailbridge.commands.ledger import _indented
+
+    rng = random.Random(15)
+
+    def value(depth: int = 0) -> object:
+        roll = rng.random()
+        if depth < 3 and roll < 0.2:
+            return {f"k{i}\n\"é": value(depth + 1) for i in range(rng.randint(0, 3))}
+        if depth < 3 and roll < 0.4:
+            return [value(depth + 1) for _ in range(rng.randint(0, 3))]
+        return rng.choice([None, True, False, 0, -5, 1.5, 1e20, 0.1, "中文\u2028\x1b", "", 'a"b\\', 2**70])
+
+    for _ in range(2000):
+        record = {"id": value(), "items": [value(), value()]}
+        assert _indented(record, "") == json.dumps(record, ensure_ascii=False, indent=2)

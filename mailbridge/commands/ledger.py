@@ -38,13 +38,31 @@ def emit_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def emit_json_stream(records: Iterable[object]) -> None:
-    """`emit_json(list(records))`, byte for byte, written as the records come: each element of an
-    indented array is its own dump indented one level (JSON escapes every newline inside strings)."""
+_SCALAR = json.JSONEncoder(ensure_ascii=False).encode  # the C encoder: json's indent= path is pure Python
+
+
+def _indented(value: object, pad: str) -> str:
+    """json.dumps(value, ensure_ascii=False, indent=2) at depth `pad`, for records of str-keyed
+    dicts, lists and scalars: the same bytes, each scalar encoded in C (about 4x faster)."""
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = pad + "  "
+        return "{\n" + ",\n".join(f"{inner}{_SCALAR(key)}: {_indented(item, inner)}" for key, item in value.items()) \
+            + "\n" + pad + "}"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        inner = pad + "  "
+        return "[\n" + ",\n".join(inner + _indented(item, inner) for item in value) + "\n" + pad + "]"
+    return _SCALAR(value)
+
+
+def emit_json_stream(records: Iterable[dict]) -> None:
+    """`emit_json(list(records))`, byte for byte, written as the records come (memory: one record)."""
     first = True
     for record in records:
-        text = json.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n  ")
-        click.echo(("[\n  " if first else ",\n  ") + text, nl=False)
+        click.echo(("[\n  " if first else ",\n  ") + _indented(record, "  "), nl=False)
         first = False
     click.echo("[]" if first else "\n]")
 
