@@ -4,8 +4,8 @@ A year is ~100,000 submissions at province scale; building full Submission objec
 included) for them, and then again for their versions, was 88% of `scorecard --year`. Here:
 
 1. every submission of the period's months, with its message's arrival time (one query);
-2. the other versions of those articles that arrived in other months (one query, usually few rows,
-   never one fetched in 1.);
+2. the other versions of those articles that arrived in other months (two queries, usually few
+   rows, never one fetched in 1.);
 3. the adoptions of all of them (the period's through a join on the month, the others by id).
 
 What counts (the newest version, adoptions of any version, the period of the newest's arrival) is
@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import NamedTuple
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Row, and_, func, select
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
@@ -28,55 +27,33 @@ from mailbridge.score.rules import Article
 _CHUNK = 500  # ids per IN (...): well under SQLite's 32,766 bound parameters, and PostgreSQL's
 
 
-class Version(NamedTuple):
-    id: int
-    version_of: int | None
-    status: str
-    unit_id: int | None
-    receipt_no: str
-    title: str
-    month: str
-    category: str | None
-    body_chars: int
-    review_status: str
-    received_at: object  # an aware datetime (UTCDateTime)
-
-    @property
-    def article(self) -> int:
-        return self.version_of or self.id
-
-
 _COLUMNS = (Submission.id, Submission.version_of, Submission.status, Submission.unit_id, Submission.receipt_no,
             Submission.title, Submission.month, Submission.category, Submission.body_chars,
             Submission.review_status, Message.received_at)
+Version = Row  # one of _COLUMNS' rows: .id, .version_of, .status, .unit_id, … .received_at
 
 
 def _versions(s: Session, where) -> list[Version]:  # type: ignore[no-untyped-def]
     query = select(*_COLUMNS).join(Message, Submission.message_row_id == Message.id).where(where)
-    return [Version(*row) for row in s.execute(query)]
+    return list(s.execute(query))
 
 
 def versions(s: Session, period: Period) -> list[Version]:
     """Every version of every article that has a version credited to a unit in the period's months."""
     months = list(period.months)
     here = _versions(s, Submission.month.in_(months))
-    keys = sorted({v.article for v in here if v.unit_id is not None})
-    # Versions elsewhere: the first version (an id among the keys) or a later one (version_of).
-    # Only articles with more than one version can have any: the chains seen here name them.
-    chained = sorted({v.article for v in here if v.unit_id is not None and v.version_of is not None})
+    credited = and_(Submission.month.in_(months), Submission.unit_id.is_not(None))
+    keys = {v.version_of or v.id for v in here if v.unit_id is not None}
+    # The other versions of these articles, in other months: later or earlier versions pointing at
+    # the same first one, and first versions that later ones here point at. Two queries whatever
+    # the size of the period (the keys stay in the database, as subqueries).
     outside = Submission.month.not_in(months)
-    found: list[Version] = []
-    for start in range(0, len(chained), _CHUNK):
-        chunk = chained[start:start + _CHUNK]
-        found += _versions(s, and_(outside, or_(Submission.id.in_(chunk), Submission.version_of.in_(chunk))))
-    # A first version in the period whose later versions all arrived after it: not chained above.
-    firsts = sorted(v.id for v in here if v.unit_id is not None and v.version_of is None)
-    for start in range(0, len(firsts), _CHUNK):
-        chunk = firsts[start:start + _CHUNK]
-        found += _versions(s, and_(outside, Submission.version_of.in_(chunk)))
-    wanted = set(keys)
+    key_of = func.coalesce(Submission.version_of, Submission.id)
+    found = _versions(s, and_(outside, Submission.version_of.in_(select(key_of).where(credited))))
+    found += _versions(s, and_(outside, Submission.id.in_(
+        select(Submission.version_of).where(credited, Submission.version_of.is_not(None)))))
     unique = {v.id: v for v in found}
-    return [v for v in here if v.article in wanted] + list(unique.values())
+    return [v for v in here if (v.version_of or v.id) in keys] + list(unique.values())
 
 
 def adoptions(s: Session, period: Period, rows: list[Version]) -> dict[int, list[tuple[str, date]]]:
@@ -99,7 +76,7 @@ def articles(s: Session, config: Config, period: Period) -> dict[int, list[Artic
     adopted = adoptions(s, period, rows)
     groups: dict[int, list[Version]] = defaultdict(list)
     for v in rows:
-        groups[v.article].append(v)
+        groups[v.version_of or v.id].append(v)
     zone = config.ingest.zone
     out: dict[int, list[Article]] = defaultdict(list)
     for group in groups.values():
