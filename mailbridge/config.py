@@ -257,6 +257,8 @@ class OutboxConfig(_Model):
     # Receipts and review answers together; 0: no cap. Over a cap, no answer is queued (logged).
     max_automatic_per_hour: Annotated[int, Field(ge=0)] = 60
     max_automatic_per_day: Annotated[int, Field(ge=0)] = 300
+    # Sent mail's bytes are dropped this long after sending (its record stays); 0: kept for ever.
+    keep_sent_days: Annotated[int, Field(ge=0)] = 90
 
 
 class ReceiptsConfig(_Model):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -20,6 +22,7 @@ _PREFIX = re.compile(r"^\s*(?:(?:转发|回复|fwd?|fw|re)\s*[:：]\s*)*+(?:[【
 _COMPARE_CHARS = 6000  # enough of an article to tell a revision from a new one, and bounded in cost
 
 
+@lru_cache(maxsize=8192)  # a province roster is ~2,000 names, keyed again at every unknown sender's mail
 def unit_key(name: str) -> str:
     """A unit name reduced for comparison: 三门峡市卢氏县科学技术协会 ~ 卢氏县科协 ~ 卢氏科协."""
     text = unicodedata.normalize("NFKC", name)
@@ -29,21 +32,22 @@ def unit_key(name: str) -> str:
 
 
 # Run for every new submission: built once (building a statement costs more than running it).
-_ADDRESS = select(Address).where(Address.address == bindparam("address"), Address.active.is_(True))
-_ACTIVE_UNITS = select(Unit).where(Unit.active.is_(True))
+_UNIT_OF_ADDRESS = select(Unit).join(Address, Address.unit_id == Unit.id).where(
+    Address.address == bindparam("address"), Address.active.is_(True))
+_ACTIVE_UNIT_NAMES = select(Unit.id, Unit.name).where(Unit.active.is_(True))
 
 
 def unit_for_address(s: Session, address: str | None) -> Unit | None:
     if not address:
         return None
-    found = s.scalar(_ADDRESS, {"address": address.lower()})
-    return found.unit if found is not None else None
+    return s.scalar(_UNIT_OF_ADDRESS, {"address": address.lower()})  # one query, not the address then its unit
 
 
 def suggest_unit(s: Session, subject: str, sender_name: str | None, title: str) -> Unit | None:
     """The unit named by a subject prefix (【卢氏县科协】, 卢氏县科协：…), the display name or the title."""
-    units = list(s.scalars(_ACTIVE_UNITS))
-    keyed = sorted(((unit_key(u.name), u) for u in units), key=lambda ku: -len(ku[0]))
+    # Names only (not 2,000 Unit objects per mail); the one that matches is loaded.
+    keyed = sorted(((unit_key(name), unit_id) for unit_id, name in s.execute(_ACTIVE_UNIT_NAMES)),
+                   key=lambda ku: -len(ku[0]))
     candidates: list[str] = []
     match = _PREFIX.match(subject or "")
     if match:
@@ -53,9 +57,9 @@ def suggest_unit(s: Session, subject: str, sender_name: str | None, title: str) 
         key = unit_key(candidate)
         if len(key) < 2:
             continue
-        for unit_name, unit in keyed:
+        for unit_name, unit_id in keyed:
             if unit_name and (unit_name == key or (len(unit_name) >= 3 and unit_name in key)):
-                return unit
+                return s.get(Unit, unit_id)
     return None
 
 
@@ -87,6 +91,16 @@ def similarity(a: str, b: str) -> float:
     return 2 * len(grams_a & grams_b) / (len(grams_a) + len(grams_b))
 
 
+def months_between(start: datetime, end: datetime, zone: ZoneInfo) -> list[str]:
+    """The YYYY-MM months (local time) from `start` to `end`, both included."""
+    first, last = start.astimezone(zone), end.astimezone(zone)
+    year, month, out = first.year, first.month, []
+    while (year, month) <= (last.year, last.month):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
 def link_version(s: Session, config: Config, sub: Submission, received_at: datetime) -> None:
     """Make `sub` the newest version of a near-identical earlier article of the same unit.
 
@@ -99,6 +113,9 @@ def link_version(s: Session, config: Config, sub: Submission, received_at: datet
     earlier = s.scalars(
         select(Submission).join(Message, Submission.message_row_id == Message.id).where(
             Submission.unit_id == sub.unit_id,
+            # Implied by the dates below (`month` is the local month of arrival), and what lets the
+            # (unit_id, month) index read only the window, not the unit's whole history.
+            Submission.month.in_(months_between(since, received_at, config.ingest.zone)),
             Submission.id != sub.id,
             Submission.message_row_id != sub.message_row_id,
             Submission.status.not_in((SubmissionStatus.SUPERSEDED, SubmissionStatus.AWAITING_FILE)),

@@ -26,7 +26,7 @@ def collections_list(app: App, as_json: bool) -> None:
     from mailbridge.collect.records import statuses
 
     records = []
-    with app.db.session() as s:
+    with app.db.reading() as s:
         for c in app.config.collections:
             rows = statuses(s, c)
             records.append({
@@ -53,7 +53,7 @@ def collections_show(app: App, collection_id: str, as_json: bool, xlsx: Path | N
     if as_json and xlsx:
         raise ConfigError("choose one output: --json or --xlsx FILE.")
     collection = app.config.collection(collection_id)
-    with app.db.session() as s:
+    with app.db.reading() as s:
         rows = statuses(s, collection)
         records = [r.record(app.config) for r in rows]
         unknown = unknown_units(s, collection)

@@ -4,18 +4,21 @@ from __future__ import annotations
 import json
 import sys
 import unicodedata
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Row, select
 from sqlalchemy.orm import selectinload
 
 from mailbridge.app import App
 from mailbridge.errors import ConfigError
+from mailbridge.ledger import listing
 from mailbridge.ledger.models import Message, Submission, Unit
-from mailbridge.ledger.records import iso, message_record, submission_record
+from mailbridge.ledger.records import iso, submission_record
 from mailbridge.ledger.vocab import Disposition, SubmissionStatus
 
 # Bidirectional overrides and isolates reorder what the admin reads (CVE-2021-42574 "Trojan Source").
@@ -38,6 +41,35 @@ def emit_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+_SCALAR = json.JSONEncoder(ensure_ascii=False).encode  # the C encoder: json's indent= path is pure Python
+
+
+def _indented(value: object, pad: str) -> str:
+    """json.dumps(value, ensure_ascii=False, indent=2) at depth `pad`, for records of str-keyed
+    dicts, lists and scalars: the same bytes, each scalar encoded in C (about 4x faster)."""
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = pad + "  "
+        return "{\n" + ",\n".join(f"{inner}{_SCALAR(key)}: {_indented(item, inner)}" for key, item in value.items()) \
+            + "\n" + pad + "}"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        inner = pad + "  "
+        return "[\n" + ",\n".join(inner + _indented(item, inner) for item in value) + "\n" + pad + "]"
+    return _SCALAR(value)
+
+
+def emit_json_stream(records: Iterable[dict]) -> None:
+    """`emit_json(list(records))`, byte for byte, written as the records come (memory: one record)."""
+    first = True
+    for record in records:
+        click.echo(("[\n  " if first else ",\n  ") + _indented(record, "  "), nl=False)
+        first = False
+    click.echo("[]" if first else "\n]")
+
+
 def emit_table(title: str, columns: list[str], rows: list[list[object]]) -> None:
     table = Table(title=title, show_lines=False)
     for column in columns:
@@ -48,10 +80,16 @@ def emit_table(title: str, columns: list[str], rows: list[list[object]]) -> None
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
-def _messages(app: App, where: list[ColumnElement[bool]]) -> list[Message]:
-    with app.db.session() as s:
-        query = select(Message).options(selectinload(Message.submissions)).order_by(Message.id)
-        return list(s.scalars(query.where(*where)))
+def _list_messages(app: App, where: list[ColumnElement[bool]], title: str, columns: list[str],
+                   cells: Callable[[Row, ZoneInfo], list[object]], as_json: bool) -> None:
+    """Stream the messages matching `where` as JSON records, or a table of `cells(row, zone)`."""
+    zone = app.config.ingest.zone
+    with app.db.reading() as s:
+        if as_json:
+            emit_json_stream(listing.message_records(s, where, app.config))
+            return
+        rows = [cells(r, zone) for r in listing.message_rows(s, where)]
+    emit_table(f"{len(rows)} {title}", columns, rows)
 
 
 @click.group("messages")
@@ -71,14 +109,9 @@ def messages_list(app: App, as_json: bool, disposition: str | None, mailbox: str
         where.append(Message.disposition == disposition)
     if mailbox:
         where.append(Message.mailbox == mailbox)
-    zone = app.config.ingest.zone
-    rows = _messages(app, where)
-    if as_json:
-        emit_json([message_record(r, zone) for r in rows])
-        return
-    emit_table(f"{len(rows)} message(s)", ["id", "received", "mailbox", "sender", "subject", "disposition", "reason"],
-               [[r.id, iso(r.received_at, zone)[:16], r.mailbox, r.sender, (r.subject or "")[:40], r.disposition,
-                 (r.reason or "")[:50]] for r in rows])
+    _list_messages(app, where, "message(s)", ["id", "received", "mailbox", "sender", "subject", "disposition", "reason"],
+                   lambda r, zone: [r.id, iso(r.received_at, zone)[:16], r.mailbox, r.sender, (r.subject or "")[:40],
+                                    r.disposition, (r.reason or "")[:50]], as_json)
 
 
 @click.group("submissions")
@@ -87,7 +120,8 @@ def submissions_group() -> None:
 
 
 def _submissions(app: App, where: list[ColumnElement[bool]]) -> list[Submission]:
-    with app.db.session() as s:
+    """Full ORM objects (text, decisions): for `submissions show`, one row."""
+    with app.db.reading() as s:
         query = (select(Submission).options(
             selectinload(Submission.message).selectinload(Message.attachments), selectinload(Submission.document),
             selectinload(Submission.unit), selectinload(Submission.suggested_unit),
@@ -116,16 +150,17 @@ def submissions_list(app: App, month: str | None, unit: str | None, as_json: boo
     if unit:
         where.append(Submission.unit.has(Unit.name == unit))
     zone = app.config.ingest.zone
-    subs = _submissions(app, where)
-    if as_json:
-        emit_json([submission_record(s, app.config) for s in subs])
-        return
-    if xlsx:
-        _write_ledger(app, subs, xlsx, month)
-        return
-    emit_table(f"{len(subs)} submission(s)", ["id", "receipt", "received", "sender", "unit", "title", "chars", "flags"],
-               [[s.id, s.receipt_no, iso(s.message.received_at, zone)[:16], s.message.sender, s.unit.name if s.unit else "",
-                 s.title[:40], s.body_chars, ",".join(s.flags)] for s in subs])
+    with app.db.reading() as s:
+        if as_json:
+            emit_json_stream(listing.submission_records(s, where, app.config))
+            return
+        if xlsx:
+            _write_ledger(app, listing.submission_rows(s, where), xlsx, month)
+            return
+        rows = [[r.id, r.receipt_no, iso(r.received_at, zone)[:16], r.sender, r.unit or "", r.title[:40], r.body_chars,
+                 ",".join(r.flags)] for r, _, _ in listing.submission_rows(s, where)]
+    emit_table(f"{len(rows)} submission(s)", ["id", "receipt", "received", "sender", "unit", "title", "chars", "flags"],
+               rows)
 
 
 # The clerk's ledger (台账). The adoption columns come last and are named as review/sheet.py reads
@@ -133,20 +168,21 @@ def submissions_list(app: App, month: str | None, unit: str | None, as_json: boo
 LEDGER_HEADERS = ["回执编号", "单位", "标题", "字数", "类别", "收稿时间", "发件人", "备注", "采用渠道", "采用日期"]
 
 
-def _write_ledger(app: App, subs: list[Submission], path: Path, month: str | None) -> None:
+def _write_ledger(app: App, subs: Iterable[tuple[Row, list[Row], list[Row]]], path: Path,
+                  month: str | None) -> None:
     from mailbridge.ledger.xlsx import write_sheet
     from mailbridge.score.profile import load_profile
 
     names = {c.id: c.name for c in load_profile(app.config).channels}
     zone = app.config.ingest.zone
     rows = []
-    for sub in subs:
-        adoptions = sorted(sub.adoptions, key=lambda a: (a.adopted_on, a.id))
+    for sub, _, adopted in subs:
+        adoptions = sorted(adopted, key=lambda a: a.adopted_on)  # stable: recorded order within a day
         notes = {SubmissionStatus.SUPERSEDED: "已被新版本替代", SubmissionStatus.AWAITING_FILE: "待补交"}
         note = notes.get(SubmissionStatus(sub.status)) or ("修改稿" if sub.version_of else "")
-        rows.append([sub.receipt_no, sub.unit.name if sub.unit else "", sub.title, sub.body_chars,
+        rows.append([sub.receipt_no, sub.unit or "", sub.title, sub.body_chars,
                      app.config.category_name(sub.category) or "",
-                     sub.message.received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), sub.message.sender or "",
+                     sub.received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), sub.sender or "",
                      note, "、".join(names.get(a.channel, a.channel) for a in adoptions),
                      adoptions[-1].adopted_on.isoformat() if adoptions else ""])
     count = write_sheet(path, f"{month or '全部'}台账", LEDGER_HEADERS, rows,
@@ -216,13 +252,9 @@ def quarantine_group() -> None:
 @click.pass_obj
 def quarantine_list(app: App, as_json: bool) -> None:
     """List quarantined messages with the reason."""
-    rows = _messages(app, [Message.disposition == Disposition.QUARANTINED])
-    zone = app.config.ingest.zone
-    if as_json:
-        emit_json([message_record(r, zone) for r in rows])
-        return
-    emit_table(f"{len(rows)} quarantined message(s)", ["id", "received", "mailbox", "sender", "reason"],
-               [[r.id, iso(r.received_at, zone)[:16], r.mailbox, r.sender, r.reason] for r in rows])
+    _list_messages(app, [Message.disposition == Disposition.QUARANTINED], "quarantined message(s)",
+                   ["id", "received", "mailbox", "sender", "reason"],
+                   lambda r, zone: [r.id, iso(r.received_at, zone)[:16], r.mailbox, r.sender, r.reason], as_json)
 
 
 @quarantine_group.command("retry")

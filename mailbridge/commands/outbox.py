@@ -40,7 +40,7 @@ def outbox_list(app: App, as_json: bool, status: str | None) -> None:
     """Every outgoing mail and its state."""
     from mailbridge.notify.outbox import record
 
-    with app.db.session() as s:
+    with app.db.reading() as s:
         query = select(Outgoing).order_by(Outgoing.id)
         rows = list(s.scalars(query.where(Outgoing.status == status) if status else query))
     if as_json:

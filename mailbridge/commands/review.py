@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from mailbridge.app import App
 from mailbridge.commands.ledger import emit_json, emit_table
 from mailbridge.errors import ConfigError
+from mailbridge.ledger.listing import pages
 from mailbridge.ledger.models import Message, Submission
 from mailbridge.ledger.vocab import ReviewStatus, SubmissionStatus
 
@@ -131,14 +132,21 @@ def accept_body_cmd(app: App, submission: str, note: str | None, by: str | None)
 
 
 WAITING = (ReviewStatus.PENDING, ReviewStatus.REVIEWED, ReviewStatus.APPROVED)
+REVIEW_PAGE = 200  # `review` shows this many by default: the next page is asked for with --after
 
 
 @click.command("review")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per waiting submission.")
 @click.option("--group", metavar="ID", help="Only this reviewer group.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=REVIEW_PAGE, show_default=True,
+              help="At most this many submissions (the oldest first).")
+@click.option("--after", metavar="ID", type=click.IntRange(0), default=0,
+              help="Only submissions with a larger id: the last id of the previous page.")
 @click.pass_obj
-def review_cmd(app: App, as_json: bool, group: str | None) -> None:
-    """What waits for a decision, by reviewer group (pending, and with two-stage review: approval)."""
+def review_cmd(app: App, as_json: bool, group: str | None, limit: int, after: int) -> None:
+    """What waits for a decision, by reviewer group (pending, and with two-stage review: approval).
+
+    One page at a time, oldest first; when more wait, stderr says how to get the next page."""
     from mailbridge.ledger.records import iso
     from mailbridge.review.routing import group_for
 
@@ -146,25 +154,37 @@ def review_cmd(app: App, as_json: bool, group: str | None) -> None:
     if group is not None and config.review.group(group) is None:
         known = ", ".join(g.id for g in config.review.groups) or "none configured in [review]"
         raise ConfigError(f"no reviewer group {group!r} (known: {known}).")
-    with app.db.session() as s:
-        subs = list(s.scalars(select(Submission).where(
-            Submission.review_status.in_(WAITING), Submission.status != SubmissionStatus.SUPERSEDED)
-            .options(selectinload(Submission.message), selectinload(Submission.unit)).order_by(Submission.id)))
-        rows: list[dict[str, Any]] = []
-        for sub in subs:
-            found = group_for(config, sub)
-            if group is not None and (found is None or found.id != group):
-                continue
-            rows.append({"id": sub.id, "receipt_no": sub.receipt_no, "group": found.id if found else None,
-                         "group_name": found.name if found else None, "review_status": sub.review_status,
-                         "received_at": iso(sub.message.received_at, config.ingest.zone),
-                         "unit": sub.unit.name if sub.unit else None, "title": sub.title,
-                         "category": sub.category, "body_chars": sub.body_chars})
+    rows: list[dict[str, Any]] = []
+    more = False
+    with app.db.reading() as s:
+        query = (select(Submission).where(Submission.review_status.in_(WAITING), Submission.status != SubmissionStatus.SUPERSEDED)
+                 .options(selectinload(Submission.message), selectinload(Submission.unit)))
+        # Routing is decided in Python (keywords may read the text), so pages of the waiting
+        # submissions are read until `limit` of them are this group's: memory stays one page.
+        for page in pages(s, query, Submission.id, size=max(limit, 100), after=after, entities=True):
+            for sub in page:
+                found = group_for(config, sub)
+                if group is not None and (found is None or found.id != group):
+                    continue
+                if len(rows) == limit:
+                    more = True
+                    break
+                rows.append({"id": sub.id, "receipt_no": sub.receipt_no, "group": found.id if found else None,
+                             "group_name": found.name if found else None, "review_status": sub.review_status,
+                             "received_at": iso(sub.message.received_at, config.ingest.zone),
+                             "unit": sub.unit.name if sub.unit else None, "title": sub.title,
+                             "category": sub.category, "body_chars": sub.body_chars})
+            s.expunge_all()  # the page's objects (article text included) go once read
+            if more:
+                break
+    if more:
+        click.echo(f"more submissions wait: next page with --after {rows[-1]['id']}", err=True)
     if as_json:
         emit_json(rows)
         return
     rows.sort(key=lambda r: (r["group"] or "~", r["id"]))
-    emit_table(f"{len(rows)} submission(s) waiting", ["group", "id", "receipt", "received", "unit", "title", "status"],
+    emit_table(f"{len(rows)} submission(s) waiting" + (" (more: see --after)" if more else ""),
+               ["group", "id", "receipt", "received", "unit", "title", "status"],
                [[r["group_name"] or "—", r["id"], r["receipt_no"], r["received_at"][:16], r["unit"] or "",
                  r["title"][:40], r["review_status"]] for r in rows])
 
@@ -208,7 +228,7 @@ def adoptions_list(app: App, month: str | None, as_json: bool) -> None:
     """Every adoption recorded, with its submission."""
     from mailbridge.ledger.models import Adoption
 
-    with app.db.session() as s:
+    with app.db.reading() as s:
         query = (select(Adoption, Submission).join(Submission).options(
             selectinload(Submission.unit), selectinload(Submission.message.of_type(Message)))
             .order_by(Adoption.id))

@@ -72,13 +72,13 @@ def roster_import(app: App, file: Path, dry_run: bool, partial: bool) -> None:
 
 
 def _units(app: App) -> list[Unit]:
-    with app.db.session() as s:
+    with app.db.reading() as s:
         return list(s.scalars(select(Unit).options(
             selectinload(Unit.officers).selectinload(Officer.addresses)).order_by(Unit.name)))
 
 
 def _bound(app: App) -> dict[int, list[str]]:
-    with app.db.session() as s:
+    with app.db.reading() as s:
         rows = s.execute(select(Address.unit_id, Address.address).where(
             Address.officer_id.is_(None), Address.active.is_(True))).all()
     out: dict[int, list[str]] = {}

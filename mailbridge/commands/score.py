@@ -46,7 +46,7 @@ def scorecard(app: App, month: str | None, week: str | None, quarter: str | None
         _send(app, period, resend)
         return
     profile = load_profile(app.config)
-    with app.db.session() as s:
+    with app.db.reading() as s:
         card = evaluate(s, app.config, period, profile=profile)
     if unit is not None:
         _explain(app, card, unit, as_json)
@@ -145,7 +145,7 @@ def scores_group() -> None:
               help="A veto's effect: bar (no 特等/一等) or exclude (不予考核).")
 @click.option("--by", help="Who records it (default: the login name).")
 @click.pass_obj
-def scores_add(app, unit: str, what: str, points: float | None, on: str | None, note: str | None,  # type: ignore[no-untyped-def]
+def scores_add(app: App, unit: str, what: str, points: float | None, on: str | None, note: str | None,
                evidence: Path | None, receipt: str | None, effect: str | None, by: str | None) -> None:
     """Record a score item, a rating of a rated part, or a veto, for UNIT; WHAT is its id or name.
 
@@ -170,7 +170,7 @@ def scores_add(app, unit: str, what: str, points: float | None, on: str | None, 
 @click.option("--dry-run", is_flag=True, help="Show what would be recorded; change nothing.")
 @click.option("--by", help="Who records it (default: the login name).")
 @click.pass_obj
-def scores_import(app, file: Path, dry_run: bool, by: str | None) -> None:  # type: ignore[no-untyped-def]
+def scores_import(app: App, file: Path, dry_run: bool, by: str | None) -> None:
     """Import entries from an .xlsx sheet (单位, 项目, 分值, 日期, 说明, 依据, 处理); all rows or none."""
     from mailbridge.commands.review import _actor
     from mailbridge.score.entries import import_sheet
@@ -197,7 +197,7 @@ def scores_import(app, file: Path, dry_run: bool, by: str | None) -> None:  # ty
 @click.option("--unit", metavar="NAME", help="Only this unit's entries.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per entry.")
 @click.pass_obj
-def scores_list(app, unit: str | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def scores_list(app: App, unit: str | None, as_json: bool) -> None:
     """Every score entry, revoked ones included, oldest first."""
     from sqlalchemy import select
 
@@ -223,7 +223,7 @@ def scores_list(app, unit: str | None, as_json: bool) -> None:  # type: ignore[n
 @click.option("--note", help="Why it is taken back.")
 @click.option("--by", help="Who takes it back (default: the login name).")
 @click.pass_obj
-def scores_revoke(app, entry_id: int, note: str | None, by: str | None) -> None:  # type: ignore[no-untyped-def]
+def scores_revoke(app: App, entry_id: int, note: str | None, by: str | None) -> None:
     """Take back an entry recorded by mistake; it stays in the audit trail."""
     from mailbridge.commands.review import _actor
     from mailbridge.score.entries import revoke

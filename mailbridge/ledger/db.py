@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,11 +43,20 @@ def make_engine(url: str) -> Engine:
         ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite starts transactions lazily and DEFERRED: a read that later writes can then fail
-        # with "database is locked" against a second poller. BEGIN IMMEDIATE takes the write lock
-        # up front, so busy_timeout queues writers instead.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+READ = "mailbridge_read"  # execution option of a read session's connections (Database.reading)
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # pysqlite starts transactions lazily and DEFERRED: a read that later writes can then fail
+    # with "database is locked" against a second poller. A writer's BEGIN IMMEDIATE takes the write
+    # lock up front, so busy_timeout queues writers instead. A read session must not: in WAL mode a
+    # DEFERRED transaction that only reads takes no write lock at all, sees one snapshot, and never
+    # blocks (nor waits for) the poller (sqlite.org/wal.html "Concurrency").
+    conn.exec_driver_sql("BEGIN DEFERRED" if conn.get_execution_options().get(READ) else "BEGIN IMMEDIATE")
 
 
 def _private_sqlite_file(path: Path) -> None:
@@ -93,7 +102,7 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+    with engine.execution_options(**{READ: True}).connect() as conn:  # every command asks: no write lock
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -119,7 +128,29 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         finally:
             if raw is not None:
                 raw.execute("PRAGMA foreign_keys=ON")
+    if before is not None:  # new indexes, a schema that may change the plans (an empty ledger has nothing to count)
+        keep_statistics(engine)
     return before, head_revision()
+
+
+def keep_statistics(engine: Engine) -> None:
+    """Refresh the query planner's statistics (SQLite: ANALYZE, bounded by analysis_limit).
+
+    Without them SQLite chooses among indexes by rules of thumb, and once picked the index on
+    `outbox.kind` for the receipt cap, reading every receipt ever queued. The indexes fit the hot
+    queries (tests/test_query_plans.py), so this is a second line; analysis_limit keeps it to a
+    few hundred milliseconds on a gigabyte-sized ledger (sqlite.org/lang_analyze.html "Approximate
+    ANALYZE"). Run after an upgrade and every few hours by the daemon; PostgreSQL's autovacuum
+    does its own.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None  # a connection just checked out of the pool
+        raw.execute("PRAGMA analysis_limit=1000")
+        raw.execute("ANALYZE")  # outside a transaction (isolation_level None): its own
+        raw.execute("PRAGMA optimize")
 
 
 def ensure_schema(engine: Engine) -> None:
@@ -167,12 +198,28 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Same pool, other BEGIN: the option reaches the "begin" event of each connection.
+        self._readers = sessionmaker(self.engine.execution_options(**{READ: True}), expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A transaction: committed when the block ends, rolled back when it raises."""
+        """A write transaction: committed when the block ends, rolled back when it raises."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read transaction (one snapshot) for commands and jobs that only read: on SQLite it
+        takes no write lock, so a long `scorecard --year` never holds up the poller. Rolled back at
+        the end (its objects detached first, as loaded, like a write session's after commit); a
+        write in it is a bug (on SQLite it may fail with "database is locked")."""
+        with self._readers() as session:
+            session.begin()
+            try:
+                yield session
+            finally:
+                session.expunge_all()  # a rollback would expire them
+                session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

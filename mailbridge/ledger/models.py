@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -150,6 +151,9 @@ class Submission(Base):
     __table_args__ = (
         CheckConstraint(check("status", SubmissionStatus), name="ck_submissions_status"),
         CheckConstraint(check("review_status", ReviewStatus), name="ck_submissions_review_status"),
+        # A unit's articles of a month: the receipt's count, and the resubmission check's window
+        # (attribute/match.link_version), both at every accepted mail, whatever the history.
+        Index("ix_submissions_unit_id_month", "unit_id", "month"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -160,7 +164,7 @@ class Submission(Base):
     text: Mapped[str] = mapped_column(Text)
     body_chars: Mapped[int] = mapped_column(Integer)
     category: Mapped[str | None] = mapped_column(String(40))
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     suggested_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     # A resubmission points at the first version; only the newest version of an article counts.
     version_of: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
@@ -324,6 +328,10 @@ class Address(Base):
     officer: Mapped[Officer | None] = relationship(back_populates="addresses")
 
 
+# Written out, not bound: a partial index is used only for a query whose WHERE has the same terms.
+WAITING = text(f"status IN ('{OutboxStatus.PENDING}', '{OutboxStatus.SENDING}')")
+
+
 class Outgoing(Base):
     """One mail to send (receipt, digest, scorecard…), written in the transaction that caused it.
 
@@ -332,11 +340,19 @@ class Outgoing(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (CheckConstraint(check("status", OutboxStatus), name="ck_outbox_status"),)
+    __table_args__ = (
+        CheckConstraint(check("status", OutboxStatus), name="ck_outbox_status"),
+        # The caps (notify/outbox.sent_to_since, automatic_since) at every accepted mail: one kind
+        # over the last day, never every receipt ever queued (an index on `kind` alone did that).
+        Index("ix_outbox_kind_created_at", "kind", "created_at"),
+        # What waits to be sent (notify/sender._claim), a handful of rows among every mail ever
+        # sent: the planner takes this small index with or without statistics.
+        Index("ix_outbox_waiting", "status", "next_attempt_at", sqlite_where=WAITING, postgresql_where=WAITING),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(20), index=True)  # receipt | digest | scorecard | reply…
+    kind: Mapped[str] = mapped_column(String(20))  # receipt | digest | scorecard | reply…
     recipients: Mapped[list[str]] = mapped_column(JSON)
     subject: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(300))

@@ -17,7 +17,7 @@ from mailbridge.config import Config
 from mailbridge.errors import ConfigError, PermanentError, TransientError
 from mailbridge.ledger import lease
 from mailbridge.ledger.db import Database
-from mailbridge.ledger.models import Outgoing, utcnow
+from mailbridge.ledger.models import WAITING, Outgoing, utcnow
 from mailbridge.ledger.vocab import OutboxStatus
 from mailbridge.notify.outbox import AUTOMATIC
 from mailbridge.notify.transport import (FileTransport, PartialDelivery, ServerUnavailable, SmtpTransport, Undeliverable,
@@ -25,6 +25,7 @@ from mailbridge.notify.transport import (FileTransport, PartialDelivery, ServerU
 
 log = logging.getLogger(__name__)
 LEASE = "outbox"
+RENEW_SECONDS = 60  # the lease (300 s) is renewed this often while a long queue is sent, not per mail
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Sender:
         # At most smtp.max_per_minute mails a minute: 163 blocks accounts that send in bursts.
         self.interval = 60.0 / config.smtp.max_per_minute if config.smtp.transport == "smtp" else 0.0
         self._last = 0.0
+        self._renewed = 0.0
 
     def flush(self, now: bool = False, stop: threading.Event | None = None) -> FlushStats:
         """Send every mail that is due (with `now`, every pending one, backoff or not).
@@ -55,6 +57,7 @@ class Sender:
         if not lease.acquire(self.db, LEASE, owner):
             stats.busy = True
             return stats
+        self._renewed = time.monotonic()
         out = transport(self.config.smtp)
         try:
             row_id: int | None = 0
@@ -68,12 +71,17 @@ class Sender:
 
     def _claim(self, owner: str, now: bool, after: int) -> int | None:
         """The next due mail, marked `sending`. A `sending` row is a dead sender's: we hold the lease."""
-        lease.acquire(self.db, LEASE, owner)  # renew while we work through a long queue
+        if time.monotonic() - self._renewed >= RENEW_SECONDS:  # renew while we work through a long queue
+            lease.acquire(self.db, LEASE, owner)
+            self._renewed = time.monotonic()
         due = Outgoing.status == OutboxStatus.PENDING
         if not now:
             due &= Outgoing.next_attempt_at <= utcnow()
         with self.db.session() as s:
-            row_id = s.scalar(select(Outgoing.id).where(Outgoing.id > after, or_(Outgoing.status == OutboxStatus.SENDING, due))
+            # WAITING lets an index find what waits (ix_outbox_waiting, a partial index): walking
+            # the ids from `after` read every mail ever sent, at every claim (issue 15).
+            row_id = s.scalar(select(Outgoing.id).where(WAITING,
+                                                        Outgoing.id > after, or_(Outgoing.status == OutboxStatus.SENDING, due))
                               .order_by(Outgoing.id).limit(1))
             if row_id is not None:
                 s.execute(update(Outgoing).where(Outgoing.id == row_id)
@@ -167,6 +175,9 @@ def retry(db: Database, row_id: int) -> Outgoing | None:
         row = s.get(Outgoing, row_id)
         if row is None:
             return None
+        if not row.data:  # outbox.keep_sent_days dropped them: there is nothing to send again
+            raise ConfigError(f"outbox {row_id} was sent on {row.sent_at:%Y-%m-%d} and its bytes were dropped "
+                              "after outbox.keep_sent_days; only its record is kept.")
         row.status, row.next_attempt_at, row.last_error = OutboxStatus.PENDING, utcnow(), None
         row.attempts = 0
         s.flush()

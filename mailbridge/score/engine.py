@@ -20,14 +20,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
-from mailbridge.ledger.models import ScoreEntry, Submission, Unit
+from mailbridge.ledger.models import ScoreEntry, Unit
 from mailbridge.ledger.queries import articles_per_unit_month, quota_of
-from mailbridge.ledger.vocab import SubmissionStatus, counted
-from mailbridge.score import caps, entries
+from mailbridge.score import caps, entries, load
 from mailbridge.score.period import Period, before
 from mailbridge.score.profile import Item, Profile, load_profile
 from mailbridge.score.rules import Article, Line, UnitFacts, apply
@@ -105,43 +104,9 @@ def number(value: float) -> int | float:
     return int(value) if value == int(value) else value
 
 
-def _articles(s: Session, config: Config, period: Period) -> dict[int, list[Article]]:
-    """Each unit's articles whose newest version arrived in the period."""
-    subs = list(s.scalars(
-        select(Submission).where(Submission.unit_id.is_not(None), Submission.month.in_(period.months))
-        .options(selectinload(Submission.message), selectinload(Submission.adoptions))))
-    keys = {sub.version_of or sub.id for sub in subs}
-    # Older versions may lie outside the period: fetch every version of these articles.
-    versions: dict[int, list[Submission]] = defaultdict(list)
-    key_list = list(keys)
-    for start in range(0, len(key_list), 500):
-        chunk = key_list[start:start + 500]
-        for sub in s.scalars(select(Submission).where(
-                or_(Submission.id.in_(chunk), Submission.version_of.in_(chunk)))
-                .options(selectinload(Submission.message), selectinload(Submission.adoptions))):
-            versions[sub.version_of or sub.id].append(sub)
-    zone = config.ingest.zone
-    out: dict[int, list[Article]] = defaultdict(list)
-    for group in versions.values():
-        newest = max(group, key=lambda v: (v.status != SubmissionStatus.SUPERSEDED, v.id))
-        arrived = newest.message.received_at.astimezone(zone).date()
-        if not counted(newest.status) or not (period.start <= arrived <= period.end) or newest.unit_id is None:
-            continue
-        adoptions: dict[str, date] = {}
-        for version in sorted(group, key=lambda v: v.id):
-            for adoption in version.adoptions:
-                adoptions.setdefault(adoption.channel, adoption.adopted_on)
-        out[newest.unit_id].append(Article(
-            newest.id, newest.receipt_no, newest.title, newest.month, arrived, newest.category,
-            newest.body_chars, newest.review_status, adoptions))
-    for arts in out.values():
-        arts.sort(key=lambda a: (a.arrived, a.submission_id))
-    return out
-
-
 def _facts(s: Session, config: Config, profile: Profile, period: Period, units: list[Unit]
            ) -> tuple[dict[int, UnitFacts], dict[int, list[ScoreEntry]]]:
-    articles = _articles(s, config, period)
+    articles = load.articles(s, config, period)
     counts = articles_per_unit_month(s, period.months)
     quotas = profile.type_quotas()
     out = {}

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # OperationalError is the database being away or locked (a PostgreSQL restart), not a bug.
 OPERATIONAL = (TransientError, ConfigError, PermanentError, OperationalError)
 SCHEDULE_TICK = 30  # seconds: a scheduled mail goes within a minute of its time
+UPKEEP_SECONDS = 6 * 3600  # old sent mail's bytes dropped, planner statistics refreshed (outbox job)
 
 
 def load_checked(path: Path | None) -> Config:
@@ -73,6 +74,7 @@ class Runner:
         self._idle: list[threading.Thread] = []
         self._scheduled: list[schedule.Job] = []
         self._ticked = False
+        self._upkeep_due = 0.0
         self._build()
 
     def _build(self) -> None:
@@ -96,7 +98,7 @@ class Runner:
                 self._wakes[box.name] = threading.Event()
                 add(self._guard(f"poll:{box.name}", self._poll, box.name), "interval", id=f"poll:{box.name}",
                     seconds=config.schedule.poll_interval_seconds, next_run_time=now)
-        add(self._guard("outbox", self._flush), "interval", id="outbox",
+        add(self._guard("outbox", self._outbox), "interval", id="outbox",
             seconds=config.schedule.outbox_interval_seconds, next_run_time=now)
         if not self.polling_only:
             for at in config.schedule.digest_times:
@@ -178,6 +180,29 @@ class Runner:
         self._outbox_error = None
         if stats.sent or stats.failed or stats.retrying:
             log.info("outbox: %d sent, %d waiting to retry, %d failed", stats.sent, stats.retrying, stats.failed)
+
+    def _outbox(self) -> None:
+        self._flush()
+        if time.monotonic() >= self._upkeep_due:  # at start, then every UPKEEP_SECONDS
+            self._upkeep_due = time.monotonic() + UPKEEP_SECONDS
+            self._upkeep()
+
+    def _upkeep(self) -> None:
+        """Drop the bytes of old sent mail (outbox.keep_sent_days) and refresh the planner's statistics."""
+        from mailbridge.ledger.db import keep_statistics
+        from mailbridge.notify.outbox import drop_sent_bytes
+
+        dropped = 0
+        while not self.stop.is_set():
+            with self.db.session() as s:
+                done = drop_sent_bytes(s, self.config.outbox.keep_sent_days)
+            dropped += done
+            if done < 1000:
+                break
+        if dropped:
+            log.info("outbox: the bytes of %d sent mail(s) dropped (outbox.keep_sent_days = %d)", dropped,
+                     self.config.outbox.keep_sent_days)
+        keep_statistics(self.db.engine)
 
     def _digest(self) -> None:
         from mailbridge.review.digest import enqueue_digests

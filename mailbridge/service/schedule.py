@@ -147,7 +147,7 @@ def tick(db: Database, config: Config, now: datetime, only: list[Job] | None = N
         due = job.times(now - job.window, now)
         if not due:
             continue
-        with db.session() as s:  # most ticks find every due occurrence done: one query, no writes
+        with db.reading() as s:  # most ticks find every due occurrence done: one query, no writes
             done = set(s.scalars(select(Occurrence.scheduled_at).where(Occurrence.job == job.id,
                                                                        Occurrence.scheduled_at >= due[0])))
         for at in due:

@@ -21,7 +21,7 @@ def _iso(when: datetime | None) -> str | None:
 def report(config: Config, db: Database) -> dict:
     """The `status --json` record (CONTRACT.md): `healthy` is False when something needs an admin."""
     now = utcnow()
-    with db.session() as s:
+    with db.reading() as s:
         health = {h.mailbox: h for h in s.scalars(select(MailboxHealth))}
         waiting = dict(s.execute(select(Message.mailbox, func.count()).where(Message.state == MessageState.ARCHIVED)
                                  .group_by(Message.mailbox)).all())
