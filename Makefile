@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages the tests use: a real IMAP server, the tools that read .doc and .pdf, systemd-analyze.
-TEST_DEBS := dovecot-imapd antiword poppler-utils systemd
+# Debian packages the tests use: a real IMAP server, the tools that read .doc and .pdf, systemd-analyze,
+# and a PostgreSQL server (the tests run their own cluster: no system service is started).
+TEST_DEBS := dovecot-imapd antiword poppler-utils systemd postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench install test-deps clean
@@ -27,8 +28,12 @@ test-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# The whole suite on SQLite, then the tests that touch the ledger again on PostgreSQL.
 test: $(STAMP) test-deps
 	$(BIN)/python -m pytest
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "--- the ledger tests again on PostgreSQL ---"; $(BIN)/python -m pytest --db=postgresql; \
+	else echo "PostgreSQL server not installed: the ledger tests ran on SQLite only"; fi
 
 bench: $(STAMP) test-deps
 	$(BIN)/python bench/ingest.py

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -44,8 +43,7 @@ def queue_only(mb, server, folder: Path) -> None:  # type: ignore[no-untyped-def
 
 
 def set_rows(mb, sql: str, *args: object) -> None:  # type: ignore[no-untyped-def]
-    with sqlite3.connect(mb.db_path) as conn:
-        conn.execute(sql, args)
+    mb.rows(sql, *args)
 
 
 # --- one unsendable mail never stops the others ---------------------------------------------

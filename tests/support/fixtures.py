@@ -12,7 +12,9 @@ from typing import Iterator, Optional, Sequence, Union
 import pytest
 from imapclient import IMAPClient
 
+from . import database
 from .dovecot import Dovecot
+from .postgres import Postgres
 from .unsafe_proxy import UnsafeLoginProxy
 
 _user_numbers = itertools.count(1)
@@ -26,6 +28,82 @@ def require_dovecot() -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason}; CI must run the IMAP tests", pytrace=False)
     pytest.skip(reason)
+
+
+def require_postgres() -> None:
+    """Skip when the PostgreSQL server binaries are missing, but fail on CI where a skip would hide it."""
+    if Postgres.available():
+        return
+    reason = "the PostgreSQL server is not installed (apt-get install postgresql)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run the PostgreSQL tests", pytrace=False)
+    pytest.skip(reason)
+
+
+# --- which database: `--db=sqlite|postgresql` -----------------------------------------------------
+# Names whose presence in a test module means its tests touch the ledger: those run again on
+# PostgreSQL; the rest (parsers, config, servers) run once.
+_LEDGER_NAMES = {"Mailbridge", "Books", "Database", "database_url", "ensure_schema"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", choices=database.BACKENDS, default=None,
+                     help=f"run the ledger tests on this database (default: ${database.ENV} or sqlite); "
+                          "with postgresql only the tests that touch the ledger are collected")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--db"):
+        os.environ[database.ENV] = config.getoption("--db")
+    config.addinivalue_line("markers", "db: the test touches the ledger (run on every database)")
+    config.addinivalue_line("markers", "sqlite_only: reads SQLite itself (not collected with --db=postgresql)")
+
+
+def uses_ledger(item: pytest.Item) -> bool:
+    if item.get_closest_marker("db"):
+        return True
+    module = getattr(item, "module", None)
+    return module is not None and bool(_LEDGER_NAMES & set(vars(module)))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if database.backend() != "postgresql":
+        return
+    if not Postgres.available():
+        raise pytest.UsageError("--db=postgresql needs the PostgreSQL server binaries (apt-get install postgresql)")
+    keep = [i for i in items if uses_ledger(i) and not i.get_closest_marker("sqlite_only")]
+    kept = set(keep)
+    dropped = [i for i in items if i not in kept]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = keep
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_shared_postgres() -> Iterator[None]:
+    yield
+    database.stop_shared_postgres()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """An empty database for this test on the selected backend."""
+    return database.database_url(tmp_path)
+
+
+@pytest.fixture
+def postgres() -> Postgres:
+    """The session's PostgreSQL server, whichever backend the run selected (for PostgreSQL-only tests)."""
+    require_postgres()
+    return database.shared_postgres()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[Postgres]:
+    """A PostgreSQL server of this test's own, free to be restarted or stopped."""
+    require_postgres()
+    with Postgres() as server:
+        yield server
 
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"  # beside the repository, in the workplace and on CI
