@@ -16,6 +16,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from mailbridge.errors import MailbridgeError
+from mailbridge.ledger.bounds import fit
+from mailbridge.ledger.models import Officer, Unit
 from mailbridge.parse import zipread
 
 ACCEPTED = (".docx", ".xlsx", ".csv")
@@ -306,6 +308,10 @@ def _find_header(grid: Grid, need_email: bool) -> Header | None:
     return None
 
 
+def _fit_phone(phone: str | None) -> str | None:
+    return None if phone is None else fit(phone, Officer.__table__.c.phone.type.length)
+
+
 def _read_rows(source: str, grid: Grid, header: Header) -> RosterRead:
     start, columns = header
     rows: list[RosterRow] = []
@@ -348,9 +354,11 @@ def _read_rows(source: str, grid: Grid, header: Header) -> RosterRead:
         rows.append(
             RosterRow(
                 line=line,
-                unit=unit,
-                name=name,
-                phone=_phone(cell.get("phone", "")),
+                # Cut to the ledger's columns here, not at the write: the sync compares these
+                # names with the stored ones, and a name cut only when written never matches.
+                unit=fit(unit, Unit.__table__.c.name.type.length),
+                name=fit(name, Officer.__table__.c.name.type.length),
+                phone=_fit_phone(_phone(cell.get("phone", ""))),
                 emails=emails,
                 unit_type=cell.get("type") or None,
                 quota=quota,
