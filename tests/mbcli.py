@@ -39,12 +39,14 @@ class Mailbridge:
     """One mailbridge installation in a temp dir: config, ledger (SQLite or PostgreSQL), archive, outbox."""
 
     def __init__(self, root: Path, mailboxes: list[dict[str, Any]], env: dict[str, str] | None = None,
-                 smtp: dict[str, Any] | None = None, **sections: dict[str, Any]) -> None:
-        """`smtp` entries replace the default file transport's; `sections` add tables, e.g. receipts={...}."""
+                 smtp: dict[str, Any] | None = None, db_url: str | None = None,
+                 **sections: dict[str, Any]) -> None:
+        """`smtp` entries replace the default file transport's; `sections` add tables, e.g. receipts={...};
+        `db_url`: a database to share with another installation (default: a new one of the run's kind)."""
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.db_path = root / "mb.db"  # the SQLite file when the suite runs on SQLite
-        self.db_url = database_url(root)
+        self.db_url = db_url or database_url(root)
         self.store = root / "store"
         self.outbox = root / "outbox"
         self.config = root / "mailbridge.toml"

@@ -5,12 +5,16 @@ PostgreSQL; the ones that compare both databases or need a server of their own a
 """
 from __future__ import annotations
 
+import secrets
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from mailfactory import make_mail
 from mbcli import PASSWORD_ENV, Mailbridge, mailbox
+from support.daemon import Daemon
+from support.fixtures import ImapAccount
 
 RACES = 4  # the race lost 4 of 4 times before the schema lock
 
@@ -25,3 +29,107 @@ def test_two_processes_creating_the_schema_together_both_succeed(tmp_path: Path,
         for code, out, err in results:
             assert code == 0, f"run {run}: {' '.join(command)} exited {code}\n{out}\n{err}"
         assert mb.ok("db", "upgrade").startswith("database schema at "), "not at head after the race"
+
+
+# --- instances side by side on one PostgreSQL database ----------------------------------------
+
+POLL = 10  # the shortest poll interval the config allows
+
+
+def _account(dovecot_server) -> ImapAccount:  # type: ignore[no-untyped-def]
+    user, password = f"pg{secrets.token_hex(4)}", secrets.token_hex(8)
+    dovecot_server.add_user(user, password)
+    return ImapAccount(dovecot_server, user, password)
+
+
+def _site(root: Path, url: str, smtp, *boxes: tuple[str, ImapAccount]) -> Mailbridge:  # type: ignore[no-untyped-def]
+    env = {f"MB_PW_{name.upper()}": account.password for name, account in boxes}
+    return Mailbridge(root, [mailbox(account, name, password_env=f"MB_PW_{name.upper()}") for name, account in boxes],
+                      env=env, db_url=url, schedule={"poll_interval_seconds": POLL},
+                      receipts={"unknown_sender_days": 0},  # a receipt for every mail: each one counted
+                      smtp={"transport": "smtp", "host": "127.0.0.1", "port": smtp.port, "security": "plain",
+                            "max_per_minute": 6000})
+
+
+def _start(mb: Mailbridge) -> Daemon:
+    daemon = Daemon(mb.argv("run"), mb.root, mb.env)
+    daemon.wait_for("mailbridge running")
+    return daemon
+
+
+def _receipt(r) -> bool:  # type: ignore[no-untyped-def]
+    return str(r.message["Subject"]).startswith("回执")
+
+
+def _assert_books(mb: Mailbridge, mails: int) -> None:
+    """Every mail once, one submission each, receipt numbers unique and gap-free per month."""
+    messages, subs = mb.messages(), mb.submissions()
+    assert len(messages) == mails and len({m["message_id"] for m in messages}) == mails
+    assert len(subs) == mails
+    by_month: dict[str, list[int]] = {}
+    for sub in subs:
+        prefix, _, number = sub["receipt_no"].rpartition("-")
+        by_month.setdefault(prefix, []).append(int(number))
+    for prefix, numbers in by_month.items():
+        assert sorted(numbers) == list(range(1, len(numbers) + 1)), (prefix, sorted(numbers))
+
+
+@pytest.mark.once
+def test_two_daemons_on_one_database_each_poll_their_own_mailbox(tmp_path: Path, postgres, dovecot_server,
+                                                               smtp_server) -> None:  # type: ignore[no-untyped-def]
+    url, server = postgres.create_database(), smtp_server()
+    east, west = _account(dovecot_server), _account(dovecot_server)
+    a = _site(tmp_path / "a", url, server, ("east", east))
+    b = _site(tmp_path / "b", url, server, ("west", west))
+    a.ok("db", "upgrade")
+    daemons = [_start(a), _start(b)]
+    try:
+        for n in range(1, 5):  # both mailboxes at once: receipt numbers drawn concurrently
+            east.append(make_mail(n, sender="lsxkx@163.com", unit="卢氏县科协"))
+            west.append(make_mail(100 + n, sender="lbxkx@163.com", unit="灵宝市科协"))
+        server.wait_for(8, timeout=4 * POLL + 30, match=_receipt)
+    finally:
+        codes = [d.stop() for d in daemons]
+    assert codes == [0, 0], "\n".join(d.output for d in daemons)
+    _assert_books(a, 8)
+    assert {m["mailbox"] for m in a.messages()} == {"east", "west"}
+    assert len([r for r in server.received if _receipt(r)]) == 8  # none twice
+
+
+@pytest.mark.once
+def test_a_second_daemon_with_the_same_mailboxes_is_refused_another_set_runs(tmp_path: Path, postgres, dovecot_server,
+                                                                            smtp_server) -> None:  # type: ignore[no-untyped-def]
+    url, server, east = postgres.create_database(), smtp_server(), _account(dovecot_server)
+    a = _site(tmp_path / "a", url, server, ("east", east))
+    daemon = _start(a)
+    try:
+        second = _site(tmp_path / "b", url, server, ("east", east)).run("run", timeout=60)
+        assert second.returncode == 2 and f"pid {daemon.proc.pid}" in second.stderr, second.stderr
+        assert "set of mailboxes" in second.stderr
+    finally:
+        assert daemon.stop() == 0, daemon.output
+
+
+@pytest.mark.once
+def test_a_shared_mailbox_is_taken_over_after_kill_9_nothing_lost_nothing_twice(tmp_path: Path, postgres, dovecot_server,
+                                                                               smtp_server) -> None:  # type: ignore[no-untyped-def]
+    url, server = postgres.create_database(), smtp_server()
+    shared, own = _account(dovecot_server), _account(dovecot_server)
+    a = _site(tmp_path / "a", url, server, ("shared", shared))
+    b = _site(tmp_path / "b", url, server, ("shared", shared), ("own", own))
+    a.ok("db", "upgrade")
+    first, second = _start(a), _start(b)
+    try:
+        for n in range(1, 4):
+            shared.append(make_mail(n))
+            own.append(make_mail(200 + n, sender="lbxkx@163.com", unit="灵宝市科协"))
+        server.wait_for(6, timeout=4 * POLL + 30, match=_receipt)
+        first.kill()  # SIGKILL: its lease and run row stay behind
+        for n in range(4, 7):
+            shared.append(make_mail(n))
+        server.wait_for(9, timeout=4 * POLL + 30, match=_receipt)
+        assert "mailbox shared" in second.output or len(b.messages()) == 9
+    finally:
+        assert second.stop() == 0, second.output
+    _assert_books(b, 9)
+    assert len([r for r in server.received if _receipt(r)]) == 9  # no receipt twice

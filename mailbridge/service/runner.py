@@ -65,7 +65,7 @@ class Runner:
         self.config = load_checked(config_path)
         self.db = Database(self.config.database.url)
         ensure_schema(self.db.engine)
-        self.lock = lock.RunLock(self.db)
+        self.lock = lock.RunLock(self.db, lock.name_for(self.db, [b.name for b in self.config.mailboxes]))
         self._wakes: dict[str, threading.Event] = {}
         self._flush_lock = threading.Lock()
         self._outbox_error: str | None = None

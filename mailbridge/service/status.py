@@ -30,7 +30,7 @@ def report(config: Config, db: Database) -> dict:
         found = problems(config, s, now, immediate=True)
         incidents = [{"key": i.key, "detail": i.detail, "opened_at": _iso(i.opened_at)}
                      for i in s.scalars(select(Incident).where(Incident.resolved_at.is_(None)).order_by(Incident.id))]
-    runner = lock.current(db)
+    runner = lock.current(db, lock.name_for(db, [b.name for b in config.mailboxes]))
     running = runner is not None and lock.holder_alive(runner, now)
     issues = [p.detail if p.kind in ("outbox_failed", "quarantine") else f"mailbox {p.subject}: {p.detail}"
               for p in found]

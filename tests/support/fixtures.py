@@ -57,6 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[database.ENV] = config.getoption("--db")
     config.addinivalue_line("markers", "db: the test touches the ledger (run on every database)")
     config.addinivalue_line("markers", "sqlite_only: reads SQLite itself (not collected with --db=postgresql)")
+    config.addinivalue_line("markers", "once: picks its databases itself (not collected again with --db=postgresql)")
 
 
 def uses_ledger(item: pytest.Item) -> bool:
@@ -71,7 +72,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     if not Postgres.available():
         raise pytest.UsageError("--db=postgresql needs the PostgreSQL server binaries (apt-get install postgresql)")
-    keep = [i for i in items if uses_ledger(i) and not i.get_closest_marker("sqlite_only")]
+    keep = [i for i in items if uses_ledger(i) and not (i.get_closest_marker("sqlite_only") or i.get_closest_marker("once"))]
     kept = set(keep)
     dropped = [i for i in items if i not in kept]
     if dropped:
