@@ -5,6 +5,7 @@ PostgreSQL; the ones that compare both databases or need a server of their own a
 """
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
 from pathlib import Path
@@ -133,3 +134,49 @@ def test_a_shared_mailbox_is_taken_over_after_kill_9_nothing_lost_nothing_twice(
         assert second.stop() == 0, second.output
     _assert_books(b, 9)
     assert len([r for r in server.received if _receipt(r)]) == 9  # no receipt twice
+
+
+# --- the same books on both databases --------------------------------------------------------
+
+ROSTER = ("单位,姓名,电子信箱,单位类型\n卢氏县科协,张喆,lsxkx@163.com,county\n"
+          "灵宝市科协,李娜,lbxkx@163.com,county\n渑池县科协,王强,mcxkx@163.com,county\n")
+
+
+def _mails(folder: Path) -> Path:
+    folder.mkdir()
+    mails = [make_mail(n) for n in range(1, 4)]
+    mails += [make_mail(10 + n, sender="lbxkx@163.com", unit="灵宝市科协", with_docx=n % 2 == 0) for n in range(3)]
+    # Dates in three zones, one at 23:30 China time on the last day of a month (local month != UTC month).
+    mails.append(make_mail(30, sender="mcxkx@163.com", unit="渑池县科协").replace(
+        b"Date: ", b"Date: Sat, 31 Oct 2026 15:30:00 +0000\r\nX-Old-Date: ", 1))
+    mails.append(make_mail(31, sender="mcxkx@163.com", unit="渑池县科协").replace(
+        b"Date: ", b"Date: Mon, 02 Nov 2026 09:15:00 -0500\r\nX-Old-Date: ", 1))
+    for i, raw in enumerate(mails):
+        (folder / f"{i:03d}.eml").write_bytes(raw)
+    (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    return folder
+
+
+def _books(root: Path, url: str, folder: Path) -> dict[str, object]:
+    """Import the same roster and mails, adopt one; the three JSON records."""
+    mb = Mailbridge(root, [], db_url=url)
+    mb.ok("roster", "import", str(folder / "roster.csv"))
+    mb.ok("import", str(folder))
+    subs = mb.submissions()
+    current = next(s for s in subs if s["status"] != "superseded")
+    mb.ok("adopt", str(current["id"]), "website", "--date", "2026-11-10")
+    records = {"messages": mb.messages(), "submissions": mb.submissions()}
+    for month in sorted({s["received_at"][:7] for s in subs} | {"2026-10", "2026-11"}):
+        records[f"scorecard {month}"] = json.loads(mb.ok("scorecard", "--month", month, "--json"))
+    return records
+
+
+@pytest.mark.once
+def test_json_records_are_identical_on_sqlite_and_postgresql(tmp_path: Path, postgres) -> None:  # type: ignore[no-untyped-def]
+    folder = _mails(tmp_path / "in")
+    lite = _books(tmp_path / "sqlite", f"sqlite:///{tmp_path}/books.db", folder)
+    pg = _books(tmp_path / "pg", postgres.create_database(), folder)
+    assert len(lite["submissions"]) == 8  # type: ignore[arg-type]
+    assert {s["received_at"][-6:] for s in lite["submissions"]} == {"+08:00"}  # type: ignore[union-attr,index]
+    for key in lite:
+        assert pg[key] == lite[key], key
