@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from mailfactory import make_mail
 from mbcli import PASSWORD_ENV, Mailbridge, mailbox
+from mailbridge.service.lock import HEARTBEAT_SECONDS
 from support.daemon import Daemon
 from support.fixtures import ImapAccount
 
@@ -60,6 +62,14 @@ def _start(mb: Mailbridge) -> Daemon:
 
 def _receipt(r) -> bool:  # type: ignore[no-untyped-def]
     return str(r.message["Subject"]).startswith("回执")
+
+
+def _wait_until(condition, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
+    """A state of the books the daemon reaches on its own; bounded."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the books did not reach the expected state in time"
+        time.sleep(0.2)
 
 
 def _assert_books(mb: Mailbridge, mails: int) -> None:
@@ -180,3 +190,36 @@ def test_json_records_are_identical_on_sqlite_and_postgresql(tmp_path: Path, pos
     assert {s["received_at"][-6:] for s in lite["submissions"]} == {"+08:00"}  # type: ignore[union-attr,index]
     for key in lite:
         assert pg[key] == lite[key], key
+
+
+@pytest.mark.once
+def test_the_database_restarted_under_a_running_daemon_loses_nothing(tmp_path: Path, private_postgres, dovecot_server,
+                                                                    smtp_server) -> None:  # type: ignore[no-untyped-def]
+    url, server, east = private_postgres.create_database(), smtp_server(), _account(dovecot_server)
+    mb = _site(tmp_path, url, server, ("east", east))
+    daemon = _start(mb)
+    try:
+        east.append(make_mail(1))
+        server.wait_for(1, timeout=2 * POLL + 30, match=_receipt)
+        # Stopped once the receipt is marked sent: a send whose mark is lost with the database is
+        # sent again (at least once, same Message-ID) — not what this test is about.
+        _wait_until(lambda: mb.rows("SELECT count(*) FROM outbox WHERE status = 'sent'") == [(1,)])
+        private_postgres.stop()
+        daemon.wait_for("database unreachable", timeout=HEARTBEAT_SECONDS + 30)
+        down = mb.run("status")
+        assert down.returncode == 3 and "cannot open the database" in down.stderr, down.stderr
+        assert "Traceback" not in down.stderr
+        east.append(make_mail(2))  # lands while the books are away
+        private_postgres.start()
+        daemon.wait_for("database back", timeout=HEARTBEAT_SECONDS + 30)
+        server.wait_for(2, timeout=2 * POLL + 30, match=_receipt)
+        status = json.loads(mb.run("status", "--json").stdout)
+        assert status["runner"]["running"] is True
+        [outage] = status["database_outages"]
+        assert outage["from"] < outage["to"] and "unreachable" in outage["detail"]
+        assert "database outage" in mb.run("status").stdout
+    finally:
+        code = daemon.stop()
+    assert code == 0, daemon.output
+    _assert_books(mb, 2)
+    assert len([r for r in server.received if _receipt(r)]) == 2
