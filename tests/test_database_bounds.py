@@ -13,10 +13,10 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-
-from mailbridge.ledger.bounds import MARK, fit
 from mailfactory import date_of, make_docx
 from mbcli import Mailbridge
+
+from mailbridge.ledger.bounds import MARK, fit
 
 TITLE = "卢氏县科协开展科普进社区活动"
 BODY = "11月3日，卢氏县科协组织科技工作者走进城关镇社区，开展科普宣传活动，发放资料三百余份。"

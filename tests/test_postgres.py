@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-
 from mailfactory import make_mail
 from mbcli import PASSWORD_ENV, Mailbridge, mailbox
-from mailbridge.service.lock import HEARTBEAT_SECONDS
 from support.daemon import Daemon
 from support.fixtures import ImapAccount
+
+from mailbridge.service.lock import HEARTBEAT_SECONDS
 
 RACES = 4  # the race lost 4 of 4 times before the schema lock
 

@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Lease, utcnow
 
-
 # Leases this process failed to release (the database went away mid-poll): its own, so the next
 # acquire of the same name takes them back at once instead of waiting out the TTL (5 minutes
 # without receipts after a database restart).

@@ -68,7 +68,7 @@ class Postgres:
 
     def _cmd(self, name: str, *args: str, tool: bool = True) -> None:
         exe = str(self.bin / name) if tool else name
-        done = subprocess.run([*self._as, exe, *args], capture_output=True, text=True, timeout=120)
+        done = subprocess.run([*self._as, exe, *args], capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:
             log = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
             raise RuntimeError(f"{name} {' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}\n{log}")
