@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import itertools
 import os
 import secrets
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional, Sequence, Union
@@ -41,9 +43,62 @@ def require_postgres() -> None:
 
 
 # --- which database: `--db=sqlite|postgresql` -----------------------------------------------------
-# Names whose presence in a test module means its tests touch the ledger: those run again on
-# PostgreSQL; the rest (parsers, config, servers) run once.
-_LEDGER_NAMES = {"Mailbridge", "Books", "Database", "database_url", "ensure_schema"}
+# A test touches the ledger when it reaches one of these names, directly or through the tests'
+# own helpers, classes and fixtures: those run again on PostgreSQL; the rest (parsers, config,
+# servers) run once.
+_LEDGER_NAMES = {"Mailbridge", "Books", "Database", "database_url", "ensure_schema", "db_url", "postgres"}
+_TESTS = Path(__file__).resolve().parents[1]
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names) | set(code.co_varnames)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _touches_ledger(obj: object, seen: set[int]) -> bool:
+    """`obj` (a function or class of the tests) reaches a ledger name, following the tests' own code."""
+    if id(obj) in seen:
+        return False
+    seen.add(id(obj))
+    obj = inspect.unwrap(getattr(obj, "__wrapped__", obj)) if callable(obj) else obj
+    if isinstance(obj, type):
+        return any(_touches_ledger(v, seen) for v in vars(obj).values() if inspect.isfunction(v))
+    code = getattr(obj, "__code__", None)
+    if code is None:
+        return False
+    names = _code_names(code)
+    if names & _LEDGER_NAMES:
+        return True
+    scope = getattr(obj, "__globals__", {})
+    for name in names:
+        value = scope.get(name)
+        source = getattr(inspect.getmodule(value), "__file__", None) if value is not None else None
+        if source and Path(source).resolve().is_relative_to(_TESTS) and (
+                inspect.isfunction(value) or inspect.isclass(value)) and _touches_ledger(value, seen):
+            return True
+    return False
+
+
+def uses_ledger(item: pytest.Item) -> bool:
+    if item.get_closest_marker("db"):
+        return True
+    seen: set[int] = set()
+    if _touches_ledger(getattr(item, "function", None), seen):
+        return True
+    defs = getattr(item, "_fixtureinfo", None)
+    for name in getattr(item, "fixturenames", ()):
+        if name in _LEDGER_NAMES:
+            return True
+        for fixturedef in (defs.name2fixturedefs.get(name, ()) if defs else ()):
+            func = fixturedef.func
+            source = getattr(inspect.getmodule(func), "__file__", None)
+            if source and Path(source).resolve().is_relative_to(_TESTS) and \
+                    Path(source).resolve() != Path(__file__).resolve() and _touches_ledger(func, seen):
+                return True
+    return False
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,13 +113,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "db: the test touches the ledger (run on every database)")
     config.addinivalue_line("markers", "sqlite_only: reads SQLite itself (not collected with --db=postgresql)")
     config.addinivalue_line("markers", "once: picks its databases itself (not collected again with --db=postgresql)")
-
-
-def uses_ledger(item: pytest.Item) -> bool:
-    if item.get_closest_marker("db"):
-        return True
-    module = getattr(item, "module", None)
-    return module is not None and bool(_LEDGER_NAMES & set(vars(module)))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
