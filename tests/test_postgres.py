@@ -223,3 +223,23 @@ def test_the_database_restarted_under_a_running_daemon_loses_nothing(tmp_path: P
     assert code == 0, daemon.output
     _assert_books(mb, 2)
     assert len([r for r in server.received if _receipt(r)]) == 2
+
+
+@pytest.mark.once
+def test_a_lease_whose_release_was_lost_with_the_database_is_taken_back_at_once(private_postgres) -> None:  # type: ignore[no-untyped-def]
+    """Without this the next poll of the same process waited out the lease's 5 minutes."""
+    from sqlalchemy.exc import OperationalError
+
+    from mailbridge.ledger import lease
+    from mailbridge.ledger.db import Database, ensure_schema
+
+    db = Database(private_postgres.create_database())
+    ensure_schema(db.engine)
+    assert lease.acquire(db, "poll:east", "here:1:first")
+    private_postgres.stop()
+    with pytest.raises(OperationalError):
+        lease.release(db, "poll:east", "here:1:first")
+    private_postgres.start()
+    assert lease.acquire(db, "poll:east", "here:1:second")  # the same process, another poll thread
+    assert not lease.acquire(db, "poll:east", "here:1:third")  # but a live holder still holds it
+    db.dispose()
