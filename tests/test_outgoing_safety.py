@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from mailfactory import make_mail, message_id_of
 from mbcli import Mailbridge
+from support.database import shifted
 from support.smtp import free_port
 from test_outbox import (
     ROSTER,
@@ -397,6 +398,6 @@ def test_an_unknown_sender_is_answered_once_in_30_days(tmp_path: Path) -> None:
     assert [r["recipients"] for r in outbox(mb)] == [[stranger], ["lsxkx@163.com"], ["lsxkx@163.com"]]
     assert len(mb.submissions()) == 5  # every article is kept; only the answers are spared
     # Once the 30 days are over, the stranger is answered again.
-    set_rows(mb, "UPDATE outbox SET created_at = datetime(created_at, '-31 days')")
+    set_rows(mb, f"UPDATE outbox SET created_at = {shifted(mb.db_url, 'created_at', '-31 days')}")
     mb.ok("import", "--receipts", str(write_mails(tmp_path / "later", make_mail(6, sender=stranger))))
     assert [r["recipients"] for r in outbox(mb)][-1] == [stranger]

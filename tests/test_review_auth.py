@@ -30,7 +30,7 @@ from mailbridge.notify.digest import enqueue_digests
 from mailbridge.parse.authres import parse_header, verdicts
 from mailbridge.pipeline import Origin, Pipeline
 from mailbridge.review.tokens import distinct_tokens, new_token, token_hash
-from support.database import database_url
+from support.database import database_url, shifted
 
 REVIEWER, LEADER, OTHER = "dxb@smxkx.cn", "leader@smxkx.cn", "kpb@smxkx.cn"
 TOKEN = re.compile(r"MB-[A-Z2-7]{32}")
@@ -185,7 +185,7 @@ def test_failed_tokens_are_throttled_per_sender(tmp_path: Path) -> None:
     assert desk.status(first) == "pending"
     # Throttled replies do not count, so the lock ends an hour after the last real failure.
     with desk.db.engine.begin() as conn:
-        conn.execute(text("UPDATE messages SET created_at = datetime(created_at, '-61 minutes')"))
+        conn.execute(text(f"UPDATE messages SET created_at = {shifted(conn.dialect.name, 'created_at', '-61 minutes')}"))
     assert desk.deliver(reply(REVIEWER, f"采用 {second} 网站\n{token}")).reason.endswith("1 of 1 decision(s) recorded")
 
 
@@ -203,7 +203,7 @@ def test_token_is_bound_to_its_digest_and_expires(tmp_path: Path) -> None:
     # Expired (review.token_days, default 14): refused like a token never issued.
     assert desk.config.review.token_days == 14
     with desk.db.engine.begin() as conn:
-        conn.execute(text("UPDATE review_tokens SET expires_at = datetime('now', '-1 minute')"))
+        conn.execute(text(f"UPDATE review_tokens SET expires_at = {shifted(conn.dialect.name, 'now', '-1 minute')}"))
     assert desk.deliver(reply(REVIEWER, f"采用 {second} 网站\n{new}")).reason == "reviewer reply refused: bad_token"
 
 
@@ -335,6 +335,7 @@ def test_answers_obey_the_daily_cap(tmp_path: Path) -> None:
     assert len(desk.outgoing("reply")) == 2
 
 
+@pytest.mark.sqlite_only  # SQLite's table rebuild (PRAGMA table_info, foreign_key_check)
 def test_migration_0006_drops_shared_tokens_and_downgrades(tmp_path: Path) -> None:
     db = Database(database_url(tmp_path, "m"))
     cfg = alembic_config(db.engine)

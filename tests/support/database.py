@@ -52,6 +52,14 @@ def database_url(root: Path, name: str = "mb", kind: str | None = None) -> str:
     return f"sqlite:///{root}/{name}.db"
 
 
+def shifted(dialect: str, value: str, delta: str) -> str:
+    """SQL for a timestamp column (or 'now') moved by `delta` ('-61 minutes'), on either database;
+    `dialect` is a dialect's name or a database URL."""
+    if dialect.split(":")[0].split("+")[0] == "postgresql":
+        return f"({'now()' if value == 'now' else value} + interval '{delta}')"
+    return f"datetime({repr(value) if value == 'now' else value}, '{delta}')"
+
+
 def _json_as_text(dbapi_conn: Any, _record: Any) -> None:
     # psycopg decodes json columns; SQLite hands back the text. Tests compare text on both.
     from psycopg.types.string import TextLoader

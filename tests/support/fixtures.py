@@ -7,6 +7,7 @@ import itertools
 import os
 import secrets
 import types
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional, Sequence, Union
@@ -126,6 +127,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def _close_databases(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every Database a test opens in-process is closed when the test ends. A leaked SQLite
+    engine goes unnoticed; a leaked PostgreSQL one holds server connections and, collected later,
+    raises psycopg's ResourceWarning inside whatever test runs then."""
+    from sqlalchemy.orm import close_all_sessions
+
+    from mailbridge.ledger import db as ledger_db
+
+    opened: weakref.WeakSet = weakref.WeakSet()
+    init = ledger_db.Database.__init__
+
+    def tracked(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        init(self, *args, **kwargs)
+        opened.add(self)
+
+    monkeypatch.setattr(ledger_db.Database, "__init__", tracked)
+    yield
+    close_all_sessions()
+    for database in list(opened):
+        database.dispose()
 
 
 @pytest.fixture(scope="session", autouse=True)
