@@ -7,7 +7,6 @@ import itertools
 import os
 import secrets
 import types
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional, Sequence, Union
@@ -138,17 +137,17 @@ def _close_databases(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     from mailbridge.ledger import db as ledger_db
 
-    opened: weakref.WeakSet = weakref.WeakSet()
+    opened: list = []  # strong references: a Database collected before teardown would leak its pool
     init = ledger_db.Database.__init__
 
     def tracked(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         init(self, *args, **kwargs)
-        opened.add(self)
+        opened.append(self)
 
     monkeypatch.setattr(ledger_db.Database, "__init__", tracked)
     yield
     close_all_sessions()
-    for database in list(opened):
+    for database in opened:
         database.dispose()
 
 
