@@ -147,8 +147,8 @@ def _close_databases(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(ledger_db.Database, "__init__", tracked)
     yield
     close_all_sessions()
-    for database in opened:
-        database.dispose()
+    for opened_db in opened:
+        opened_db.dispose()
 
 
 @pytest.fixture(scope="session", autouse=True)
