@@ -4,9 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the tests use: a real IMAP server, the tools that read .doc and .pdf, systemd-analyze,
-# and headless LibreOffice with a CJK font to print the scorecard's .docx and .xlsx to PDF.
+# and headless LibreOffice with a CJK font to print the scorecard's .docx and .xlsx to PDF, and a
+# PostgreSQL server (the tests run their own cluster: no system service is started).
 TEST_DEBS := dovecot-imapd antiword poppler-utils systemd libreoffice-writer-nogui libreoffice-calc-nogui \
-	fonts-wqy-microhei
+	fonts-wqy-microhei postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench install test-deps clean
@@ -29,11 +30,15 @@ test-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# Lint and types first (ruff and mypy read pyproject.toml): seconds, before minutes of tests.
+# Lint and types first (ruff and mypy read pyproject.toml): seconds, before minutes of tests. Then
+# the whole suite on SQLite, and the tests that touch the ledger again on PostgreSQL.
 test: $(STAMP) test-deps
 	$(BIN)/ruff check mailbridge tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "--- the ledger tests again on PostgreSQL ---"; $(BIN)/python -m pytest --db=postgresql; \
+	else echo "PostgreSQL server not installed: the ledger tests ran on SQLite only"; fi
 
 bench: $(STAMP) test-deps
 	$(BIN)/python bench/ingest.py

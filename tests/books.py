@@ -10,6 +10,7 @@ from mailbridge.config import Config
 from mailbridge.ledger.db import Database, ensure_schema
 from mailbridge.ledger.models import Message, Submission, Unit
 from mailbridge.review import decisions
+from support.database import database_url
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 
@@ -18,7 +19,9 @@ class Books:
     def __init__(self, root: Path, config: Config, db_file: str = "books.db") -> None:
         """`db_file`: another name, to share the ledger of a CLI installation (tests/mbcli.py: mb.db)."""
         self.config = config
-        self.db = Database(f"sqlite:///{root}/{db_file}")
+        # The config's own database when a test set one (the commands it runs read that), else a new one.
+        url = config.database.url if "database" in config.model_fields_set else database_url(root, "books")
+        self.db = Database(url)
         ensure_schema(self.db.engine)
         self.s = self.db.sessions()
         self.units: dict[str, Unit] = {}

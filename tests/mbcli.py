@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from support.database import database_url, rows
+
 PASSWORD_ENV = "MB_TEST_PW"
 
 
@@ -34,19 +36,22 @@ def mailbox(account: Any, name: str = "smxskx", *, port: int | None = None,
 
 
 class Mailbridge:
-    """One mailbridge installation in a temp dir: config, SQLite ledger, archive, outbox."""
+    """One mailbridge installation in a temp dir: config, ledger (SQLite or PostgreSQL), archive, outbox."""
 
     def __init__(self, root: Path, mailboxes: list[dict[str, Any]], env: dict[str, str] | None = None,
-                 smtp: dict[str, Any] | None = None, **sections: dict[str, Any]) -> None:
-        """`smtp` entries replace the default file transport's; `sections` add tables, e.g. receipts={...}."""
+                 smtp: dict[str, Any] | None = None, db_url: str | None = None,
+                 **sections: dict[str, Any]) -> None:
+        """`smtp` entries replace the default file transport's; `sections` add tables, e.g. receipts={...};
+        `db_url`: a database to share with another installation (default: a new one of the run's kind)."""
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
-        self.db_path = root / "mb.db"
+        self.db_path = root / "mb.db"  # the SQLite file when the suite runs on SQLite
+        self.db_url = db_url or database_url(root)
         self.store = root / "store"
         self.outbox = root / "outbox"
         self.config = root / "mailbridge.toml"
         smtp = {"transport": "file", "dir": str(self.outbox), "from": "三门峡市科协 <smxskx@163.com>", **(smtp or {})}
-        lines = ["[database]", f"url = {_toml(f'sqlite:///{self.db_path}')}",
+        lines = ["[database]", f"url = {_toml(self.db_url)}",
                  "[storage]", f"dir = {_toml(str(self.store))}", "[smtp]"]
         lines += [f"{key} = {_toml(value)}" for key, value in smtp.items()]
         for name, table in sections.items():
@@ -58,6 +63,10 @@ class Mailbridge:
         self.config.write_text("\n".join(lines) + "\n", encoding="utf-8")
         self.env = {**os.environ, **(env or {})}
         self.env.pop("MAILBRIDGE_CONFIG", None)
+
+    def rows(self, sql: str, *args: Any) -> list[tuple]:
+        """Read or change the ledger behind mailbridge's back (`?` placeholders; JSON as text)."""
+        return rows(self.db_url, sql, *args)
 
     def argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "mailbridge", "-c", str(self.config), *args]

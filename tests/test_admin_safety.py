@@ -91,7 +91,7 @@ SECRET = "S3cr3tPw"
 
 def with_database_url(mb: Mailbridge, url: str) -> None:
     config = mb.config.read_text(encoding="utf-8")
-    mb.config.write_text(config.replace(f'url = "sqlite:///{mb.db_path}"', f"url = {json.dumps(url)}", 1),
+    mb.config.write_text(config.replace(f'url = {json.dumps(mb.db_url)}', f"url = {json.dumps(url)}", 1),
                          encoding="utf-8")
 
 
@@ -138,6 +138,7 @@ def test_a_percent_escape_in_the_database_url_is_no_crash(tmp_path: Path) -> Non
         db.dispose()
 
 
+@pytest.mark.sqlite_only  # the ledger file's mode; a PostgreSQL server keeps its own files
 def test_ledger_outbox_and_store_are_private_under_umask_022(tmp_path: Path) -> None:
     import os
     import stat

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import json
-import sqlite3
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,6 +20,7 @@ from mailbridge import config as config_mod
 from mailbridge.collect.jobs import due_occurrences, queue_due, queue_reminders, queue_report
 from mailbridge.errors import ConfigError
 from mailbridge.ledger.db import Database
+from support.database import database_url
 
 ROSTER = ("单位,姓名,电子信箱,单位类型\n"
           "卢氏县科协,张喆,lsxkx@163.com,county\n"
@@ -60,8 +60,7 @@ def import_mails(mb: Mailbridge, *mails: bytes) -> None:
 
 def outgoing(mb: Mailbridge, kind: str | None = None) -> list[tuple[list[str], EmailMessage]]:
     """Queued or sent mail, from the outbox table, parsed."""
-    with sqlite3.connect(mb.db_path) as conn:
-        rows = conn.execute("SELECT kind, key, recipients, data FROM outbox ORDER BY id").fetchall()
+    rows = mb.rows("SELECT kind, key, recipients, data FROM outbox ORDER BY id")
     return [(json.loads(to), email.message_from_bytes(data, policy=policy.default))
             for k, key, to, data in rows if kind is None or k == kind]
 
@@ -105,9 +104,7 @@ def test_replies_recognised_by_subject_and_filename_late_marked_and_not_scored(t
     assert card["卢氏县科协"]["submitted"] == 1 and card["渑池县科协"]["submitted"] == 0
     assert card["市农学会"]["submitted"] == 1  # outside the collection's scope: its mail is an article
     # Nothing is lost: the reply's files are in the ledger and the archive.
-    with sqlite3.connect(mb.db_path) as conn:
-        stored = conn.execute("SELECT filename, sha256 FROM attachments WHERE message_row_id = ?",
-                              (messages[1]["id"],)).fetchall()
+    stored = mb.rows("SELECT filename, sha256 FROM attachments WHERE message_row_id = ?", messages[1]["id"])
     assert [name for name, _ in stored] == ["渑池县科协ＸＬＳＸ自评表.xlsx"]
     assert list(mb.store.rglob(f"{stored[0][1]}*"))
     listed = {c["id"]: c for c in json.loads(mb.ok("collections", "list", "--json"))}
@@ -141,8 +138,7 @@ def test_counts_as_submission_makes_it_an_article_too(tmp_path: Path) -> None:
 
 
 def _keys(mb: Mailbridge) -> list[str]:
-    with sqlite3.connect(mb.db_path) as conn:
-        return [k for (k,) in conn.execute("SELECT key FROM outbox")]
+    return [k for (k,) in mb.rows("SELECT key FROM outbox")]
 
 
 def test_units_list_and_a_mailbox_or_folder_of_its_own(tmp_path: Path, imap_account) -> None:  # type: ignore[no-untyped-def]
@@ -307,7 +303,7 @@ def test_migration_0008_downgrades_and_upgrades_again(tmp_path: Path) -> None:
 
     from mailbridge.ledger.db import alembic_config, upgrade
 
-    db = Database(f"sqlite:///{tmp_path}/m.db")
+    db = Database(database_url(tmp_path, "m"))
     upgrade(db.engine)
     cfg = alembic_config(db.engine)
     with db.engine.begin() as conn:

@@ -8,16 +8,16 @@ fully processed, with exactly one submission per article and the raw bytes archi
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import signal
-import sqlite3
 import subprocess
 import time
 from collections import Counter
 from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError
 
 from mailfactory import CST, make_mail, message_id_of, title_of
 from mbcli import PASSWORD_ENV, Mailbridge, mailbox
@@ -41,12 +41,11 @@ def article_mail(n: int) -> bytes:
     return make_mail(n, with_docx=docs_of(n) > 0, docs=max(docs_of(n), 1), photos=n % 3)
 
 
-def ledger_rows(db: Path) -> int:
-    """Rows in the messages table, read-only (0 while the poller has not created the ledger)."""
+def ledger_rows(mb: Mailbridge) -> int:
+    """Rows in the messages table (0 while the poller has not created the ledger)."""
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)) as conn:
-            return int(conn.execute("SELECT count(*) FROM messages").fetchone()[0])
-    except sqlite3.OperationalError:  # no file yet, no table yet
+        return int(mb.rows("SELECT count(*) FROM messages")[0][0])
+    except (FileNotFoundError, DBAPIError):  # no file yet, no table yet
         return 0
 
 
@@ -82,7 +81,7 @@ def kill_after(mb: Mailbridge, run: int, seconds: float) -> int:
         time.sleep(seconds)
         assert poller.alive(), f"poller {run} ended within {seconds}s:\n{poller.output()}"
         poller.kill()
-        return ledger_rows(mb.db_path)
+        return ledger_rows(mb)
     finally:
         poller.close()
 
@@ -92,11 +91,11 @@ def kill_at_rows(mb: Mailbridge, run: int, rows: int) -> int:
     poller = Poller(mb, run)
     try:
         while poller.alive() and time.monotonic() - poller.started < RUN_LIMIT:
-            if ledger_rows(mb.db_path) >= rows:
+            if ledger_rows(mb) >= rows:
                 poller.kill()
-                return ledger_rows(mb.db_path)
+                return ledger_rows(mb)
             time.sleep(WATCH_EVERY)
-        seen = ledger_rows(mb.db_path)
+        seen = ledger_rows(mb)
         raise AssertionError(f"poller {run} {'ended' if not poller.alive() else 'hung'} with {seen} "
                              f"ledger row(s) before reaching {rows} (exit {poller.proc.poll()}):\n"
                              f"{poller.output()}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import time
 from email.utils import format_datetime
 from pathlib import Path
@@ -44,8 +43,7 @@ def deliver(mb: Mailbridge, name: str, raw: bytes) -> None:
 
 
 def attachment_flags(mb: Mailbridge) -> dict[str, list[str]]:
-    with sqlite3.connect(mb.db_path) as conn:
-        return {name: json.loads(flags) for name, flags in conn.execute("SELECT filename, flags FROM attachments")}
+    return {name: json.loads(flags) for name, flags in mb.rows("SELECT filename, flags FROM attachments")}
 
 
 def test_ten_thousand_attachments_make_at_most_twenty_submissions(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from mailbridge.config import from_dict
 from mailbridge.ledger.db import Database, ensure_schema
 from mailbridge.ledger.models import Message
 from mailbridge.pipeline import Origin, Pipeline
+from support.database import database_url
 
 HERE = Path(__file__).parent
 SEEDS = sorted((HERE / "samples").glob("*.eml"))[:40] + sorted((HERE.parent / "mailbridge" / "demo" / "mail").glob("*.eml"))
@@ -44,7 +45,7 @@ def mutated_mail(draw: st.DrawFn) -> bytes:
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 def test_no_input_crashes_the_pipeline(tmp_path: Path) -> None:
     assert SEEDS, "sample mails are missing"
-    config = from_dict({"database": {"url": f"sqlite:///{tmp_path}/f.db"}, "storage": {"dir": "store"}}, base=tmp_path)
+    config = from_dict({"database": {"url": database_url(tmp_path, "f")}, "storage": {"dir": "store"}}, base=tmp_path)
     db = Database(config.database.url)
     ensure_schema(db.engine)
     pipeline = Pipeline(config, db)

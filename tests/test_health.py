@@ -11,11 +11,12 @@ from mailbridge.config import from_dict
 from mailbridge.ledger.db import Database, ensure_schema
 from mailbridge.ledger.models import Incident, Message, Outgoing, utcnow
 from mailbridge.service import health
+from support.database import database_url
 
 
 def _setup(tmp_path: Path, **admin):  # type: ignore[no-untyped-def]
     config = from_dict({
-        "database": {"url": f"sqlite:///{tmp_path}/h.db"},
+        "database": {"url": database_url(tmp_path, "h")},
         "mailboxes": [{"name": "smxskx", "host": "imap.163.com", "username": "smxskx@163.com",
                        "password_env": "X"}],
         "admin": {"addresses": ["it@smxkx.example"], **admin},

@@ -1,4 +1,6 @@
-"""The schema changes only through migrations: an empty database upgraded to head equals the models."""
+"""The schema changes only through migrations: an empty database upgraded to head equals the models.
+
+Run on SQLite and (`--db=postgresql`, `make test`) on PostgreSQL: `db_url` is the run's database."""
 from __future__ import annotations
 
 import subprocess
@@ -7,14 +9,15 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+import pytest
+from sqlalchemy import inspect, text
 
 from mailbridge.ledger.db import Database, ensure_schema, head_revision, upgrade
 from mailbridge.ledger.models import Base
 
 
-def test_upgrade_empty_database_matches_models(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path}/m.db")
+def test_upgrade_empty_database_matches_models(db_url: str) -> None:
+    db = Database(db_url)
     before, after = upgrade(db.engine)
     assert before is None and after == head_revision()
     with db.engine.connect() as conn:
@@ -23,8 +26,8 @@ def test_upgrade_empty_database_matches_models(tmp_path: Path) -> None:
     db.dispose()
 
 
-def test_behind_schema_is_refused_with_exit_2(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path}/m.db")
+def test_behind_schema_is_refused_with_exit_2(tmp_path: Path, db_url: str) -> None:
+    db = Database(db_url)
     ensure_schema(db.engine)
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = 'old0'"))
@@ -32,13 +35,14 @@ def test_behind_schema_is_refused_with_exit_2(tmp_path: Path) -> None:
     # An unknown (older, since-squashed) revision reads as "newer than this mailbridge"; a known
     # older one as "behind": both are exit 2 with the command that fixes it.
     config = tmp_path / "config.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/m.db"\n', encoding="utf-8")
+    config.write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "mailbridge", "-c", str(config), "messages", "list"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert "schema" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.sqlite_only  # a relative SQLite path, resolved beside the config
 def test_command_creates_empty_database_at_head(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[database]\nurl = "sqlite:///fresh.db"\n', encoding="utf-8")
@@ -52,6 +56,7 @@ def test_command_creates_empty_database_at_head(tmp_path: Path) -> None:
     db.dispose()
 
 
+@pytest.mark.sqlite_only  # SQLite's table rebuilds; PostgreSQL alters in place
 def test_upgrade_keeps_rows_that_point_at_a_rebuilt_table(tmp_path: Path) -> None:
     """SQLite batch migrations rebuild a table (copy, DROP, rename): rows of other tables that point
     at it (adoptions and decisions at submissions) must neither block the DROP nor be lost."""
@@ -85,20 +90,22 @@ def test_upgrade_keeps_rows_that_point_at_a_rebuilt_table(tmp_path: Path) -> Non
     db.dispose()
 
 
-def test_every_revision_goes_down_to_base_and_up_again(tmp_path: Path) -> None:
+def test_every_revision_goes_down_to_base_and_up_again(db_url: str) -> None:
     """Each revision's downgrade undoes its upgrade: base -> head -> base -> head ends equal to the models."""
     from alembic import command
 
     from mailbridge.ledger.db import alembic_config
 
-    db = Database(f"sqlite:///{tmp_path}/m.db")
+    db = Database(db_url)
     upgrade(db.engine)
     with db.engine.begin() as conn:
         cfg = alembic_config(db.engine)
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "base")
-        tables = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").scalars())
-        assert tables <= {"alembic_version"}
+        assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
+        if conn.dialect.name == "postgresql":  # enum types outlive their tables unless dropped
+            assert conn.exec_driver_sql("SELECT typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
+                                        " WHERE n.nspname = 'public' AND t.typtype = 'e'").all() == []
     before, after = upgrade(db.engine)
     assert before is None and after == head_revision()
     with db.engine.connect() as conn:

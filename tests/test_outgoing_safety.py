@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 from mailfactory import make_mail, message_id_of
 from mbcli import Mailbridge
+from support.database import shifted
 from support.smtp import free_port
 from test_outbox import (
     ROSTER,
@@ -44,8 +44,7 @@ def queue_only(mb, server, folder: Path) -> None:  # type: ignore[no-untyped-def
 
 
 def set_rows(mb, sql: str, *args: object) -> None:  # type: ignore[no-untyped-def]
-    with sqlite3.connect(mb.db_path) as conn:
-        conn.execute(sql, args)
+    mb.rows(sql, *args)
 
 
 # --- one unsendable mail never stops the others ---------------------------------------------
@@ -406,6 +405,6 @@ def test_an_unknown_sender_is_answered_once_in_30_days(tmp_path: Path) -> None:
     assert [r["recipients"] for r in outbox(mb)] == [[stranger], ["lsxkx@163.com"], ["lsxkx@163.com"]]
     assert len(mb.submissions()) == 5  # every article is kept; only the answers are spared
     # Once the 30 days are over, the stranger is answered again.
-    set_rows(mb, "UPDATE outbox SET created_at = datetime(created_at, '-31 days')")
+    set_rows(mb, f"UPDATE outbox SET created_at = {shifted(mb.db_url, 'created_at', '-31 days')}")
     mb.ok("import", "--receipts", str(write_mails(tmp_path / "later", make_mail(6, sender=stranger))))
     assert [r["recipients"] for r in outbox(mb)][-1] == [stranger]

@@ -18,6 +18,7 @@ from mailbridge.config import from_dict
 from mailbridge.ledger.db import Database, ensure_schema
 from mailbridge.ledger.models import Attachment, Counter, Message, Submission
 from mailbridge.pipeline import Origin, Pipeline
+from support.database import database_url
 
 SAMPLES = sorted((Path(__file__).parent / "samples").glob("*.eml"))
 IGNORED_COLUMNS = {"id", "created_at", "processed_at", "attempts", "message_row_id", "document_id",
@@ -25,7 +26,7 @@ IGNORED_COLUMNS = {"id", "created_at", "processed_at", "attempts", "message_row_
 
 
 def make_pipeline(root: Path, **ingest: object) -> Pipeline:
-    config = from_dict({"database": {"url": f"sqlite:///{root}/mb.db"}, "storage": {"dir": "store"},
+    config = from_dict({"database": {"url": database_url(root, "mb")}, "storage": {"dir": "store"},
                         "ingest": ingest}, base=root)
     db = Database(config.database.url)
     ensure_schema(db.engine)

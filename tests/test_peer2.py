@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +57,10 @@ def match_attachments(expected: list[dict[str, Any]], actual: list[dict[str, Any
             for i, want in enumerate(expected) if not place(i, set())]
 
 
-def ledger_attachments(db: Path) -> dict[int, list[dict[str, Any]]]:
+def ledger_attachments(mb: Mailbridge) -> dict[int, list[dict[str, Any]]]:
     """Every stored file per message row. `submissions list --json` shows a message's files only
     when it made a submission; bounces, auto-replies and duplicates keep theirs in the ledger."""
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
-        rows = con.execute("SELECT message_row_id, filename, size, sha256 FROM attachments ORDER BY id").fetchall()
+    rows = mb.rows("SELECT message_row_id, filename, size, sha256 FROM attachments ORDER BY id")
     out: dict[int, list[dict[str, Any]]] = {}
     for row_id, filename, size, digest in rows:
         out.setdefault(row_id, []).append({"filename": filename, "size": size, "sha256": digest})
@@ -81,7 +79,7 @@ def test_peer2_every_stated_field(tmp_path: Path) -> None:
     assert done.returncode == 0, f"import exited {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     rows = {r["sha256"]: r for r in mb.messages()}
     subs = {s["id"]: s for s in mb.submissions()}
-    stored = ledger_attachments(mb.db_path)
+    stored = ledger_attachments(mb)
 
     misses: dict[str, list[str]] = {}
     compared = 0
@@ -325,6 +323,5 @@ def test_truncated_attachment_does_not_quarantine_the_mail(tmp_path: Path) -> No
     [att] = sub["attachments"]
     assert att["filename"] == "photo.jpg" and att["size"] > 70_000  # what arrived: the bytes before the cut
     assert att["sha256"] == hashlib.sha256(data[: att["size"]]).hexdigest()
-    with sqlite3.connect(f"file:{mb.db_path}?mode=ro", uri=True) as con:
-        [(flags,)] = con.execute("SELECT flags FROM attachments").fetchall()
+    [(flags,)] = mb.rows("SELECT flags FROM attachments")
     assert "damaged_base64" in json.loads(flags)

@@ -11,7 +11,6 @@ import email
 import hashlib
 import re
 import secrets
-import sqlite3
 import time
 from email import policy
 from email.message import EmailMessage
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from mailfactory import make_bounce, make_mail
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from mailbridge.config import from_dict
 from mailbridge.errors import ConfigError
@@ -31,6 +30,7 @@ from mailbridge.review.digest import enqueue_digests
 from mailbridge.parse.authres import parse_header, verdicts
 from mailbridge.pipeline import Origin, Pipeline
 from mailbridge.review.tokens import distinct_tokens, new_token, token_hash
+from support.database import database_url, shifted
 
 REVIEWER, LEADER, OTHER = "dxb@smxkx.cn", "leader@smxkx.cn", "kpb@smxkx.cn"
 TOKEN = re.compile(r"MB-[A-Z2-7]{32}")
@@ -43,7 +43,7 @@ class Desk:
     def __init__(self, root: Path, two_stage: bool = False, **review: object) -> None:
         trusted = review.pop("trusted", [])
         self.config = from_dict({
-            "database": {"url": f"sqlite:///{root}/mb.db"},
+            "database": {"url": database_url(root, "mb")},
             "storage": {"dir": str(root / "store")},
             "smtp": {"transport": "file", "dir": str(root / "outbox"), "from": "三门峡市科协 <smxskx@163.com>"},
             "mailboxes": [{"name": "smxskx", "host": "127.0.0.1", "username": "smxskx@163.com",
@@ -185,7 +185,7 @@ def test_failed_tokens_are_throttled_per_sender(tmp_path: Path) -> None:
     assert desk.status(first) == "pending"
     # Throttled replies do not count, so the lock ends an hour after the last real failure.
     with desk.db.engine.begin() as conn:
-        conn.execute(text("UPDATE messages SET created_at = datetime(created_at, '-61 minutes')"))
+        conn.execute(text(f"UPDATE messages SET created_at = {shifted(conn.dialect.name, 'created_at', '-61 minutes')}"))
     assert desk.deliver(reply(REVIEWER, f"采用 {second} 网站\n{token}")).reason.endswith("1 of 1 decision(s) recorded")
 
 
@@ -203,7 +203,7 @@ def test_token_is_bound_to_its_digest_and_expires(tmp_path: Path) -> None:
     # Expired (review.token_days, default 14): refused like a token never issued.
     assert desk.config.review.token_days == 14
     with desk.db.engine.begin() as conn:
-        conn.execute(text("UPDATE review_tokens SET expires_at = datetime('now', '-1 minute')"))
+        conn.execute(text(f"UPDATE review_tokens SET expires_at = {shifted(conn.dialect.name, 'now', '-1 minute')}"))
     assert desk.deliver(reply(REVIEWER, f"采用 {second} 网站\n{new}")).reason == "reviewer reply refused: bad_token"
 
 
@@ -289,17 +289,17 @@ def test_only_a_hash_of_each_token_is_stored(tmp_path: Path) -> None:
     desk.db.dispose()
     # Nowhere in the database but in the queued mail to its own recipient (the outbox must keep
     # the bytes it sends): every other table and column is free of any token.
-    conn = sqlite3.connect(tmp_path / "mb.db")
-    tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    for table in tables:
-        columns = [c[1] for c in conn.execute(f"PRAGMA table_info({table})")]
-        for row in conn.execute(f"SELECT * FROM {table}"):
-            for column, value in zip(columns, row, strict=True):
-                if (table, column) == ("outbox", "data"):
-                    continue
-                blob = value if isinstance(value, bytes) else str(value).encode()
-                assert not any(t.encode() in blob for t in tokens.values()), (table, column)
-    conn.close()
+    db = Database(desk.config.database.url)
+    with db.engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            result = conn.exec_driver_sql(f'SELECT * FROM "{table}"')
+            for row in result:
+                for column, value in zip(result.keys(), row, strict=True):
+                    if (table, column) == ("outbox", "data"):
+                        continue
+                    blob = value if isinstance(value, bytes) else str(value).encode()
+                    assert not any(t.encode() in blob for t in tokens.values()), (table, column)
+    db.dispose()
 
 
 def test_answers_obey_the_loop_rules_and_the_import_gate(tmp_path: Path) -> None:
@@ -335,8 +335,9 @@ def test_answers_obey_the_daily_cap(tmp_path: Path) -> None:
     assert len(desk.outgoing("reply")) == 2
 
 
+@pytest.mark.sqlite_only  # SQLite's table rebuild (PRAGMA table_info, foreign_key_check)
 def test_migration_0006_drops_shared_tokens_and_downgrades(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path}/m.db")
+    db = Database(database_url(tmp_path, "m"))
     cfg = alembic_config(db.engine)
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn

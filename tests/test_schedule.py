@@ -18,12 +18,13 @@ from books import CST, Books, at
 from mailbridge.config import from_dict
 from mailbridge.ledger.models import Address, Occurrence, Outgoing
 from mailbridge.service import schedule
+from support.database import database_url
 
 ROOT = Path(__file__).resolve().parent
 
 
 def _config(tmp_path: Path, **schedule_keys):  # type: ignore[no-untyped-def]
-    return from_dict({"database": {"url": f"sqlite:///{tmp_path}/books.db"},
+    return from_dict({"database": {"url": database_url(tmp_path, "books")},
                       "scorecards": {"recipients": ["leader@smxkx.example"]},
                       "schedule": schedule_keys}, base=tmp_path)
 
@@ -178,7 +179,7 @@ def test_kill_9_in_the_middle_and_a_restart_send_nothing_twice(tmp_path: Path) -
 
 
 def test_a_collection_reminds_before_its_due_date_and_reports_after_once_each(tmp_path: Path) -> None:
-    config = from_dict({"database": {"url": f"sqlite:///{tmp_path}/books.db"},
+    config = from_dict({"database": {"url": database_url(tmp_path, "books")},
                         "scorecards": {"recipients": ["leader@smxkx.example"]},
                         "schedule": {"monthly_scorecard": "", "quota_reminders": ""},
                         "collections": [{"id": "tongji-2026", "name": "关注情况统计表", "due": "2026-11-14",

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -38,8 +37,7 @@ def _receipts(server) -> list:  # type: ignore[no-untyped-def]
 
 
 def _rows(mb: Mailbridge, sql: str) -> list[tuple]:
-    with sqlite3.connect(mb.db_path) as conn:
-        return conn.execute(sql).fetchall()
+    return mb.rows(sql)
 
 
 def test_receipt_leaves_right_after_the_poll_that_recorded_it(tmp_path: Path, imap_account, smtp_server) -> None:  # type: ignore[no-untyped-def]

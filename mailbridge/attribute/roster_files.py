@@ -8,6 +8,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from mailbridge.parse.tables import ROSTER, Grid, Header, TableFormatError, grids, roster_header
+from mailbridge.ledger.bounds import fit_to
+from mailbridge.ledger.models import Officer, Unit
 
 _FOOTERS = ("填表人", "填报人", "填表日期", "填报日期", "审核人", "注:", "备注:", "说明", "联系人:")
 _SECTION = re.compile(r"^([一二三四五六七八九十]+、|[(][一二三四五六七八九十\d]+[)]|\d+[、.])")
@@ -63,6 +65,10 @@ def read_roster(filename: str, data: bytes) -> RosterRead:
 # ------------------------------------------------------------------------------ rows
 
 
+def _fit_phone(phone: str | None) -> str | None:
+    return None if phone is None else fit_to(phone, Officer.__table__.c.phone)
+
+
 def _read_rows(source: str, grid: Grid, header: Header) -> RosterRead:
     start, columns = header
     rows: list[RosterRow] = []
@@ -105,9 +111,11 @@ def _read_rows(source: str, grid: Grid, header: Header) -> RosterRead:
         rows.append(
             RosterRow(
                 line=line,
-                unit=unit,
-                name=name,
-                phone=_phone(cell.get("phone", "")),
+                # Cut to the ledger's columns here, not at the write: the sync compares these
+                # names with the stored ones, and a name cut only when written never matches.
+                unit=fit_to(unit, Unit.__table__.c.name),
+                name=fit_to(name, Officer.__table__.c.name),
+                phone=_fit_phone(_phone(cell.get("phone", ""))),
                 emails=emails,
                 unit_type=cell.get("type") or None,
                 quota=quota,

@@ -45,4 +45,6 @@ def _print(data: dict) -> None:
         click.echo(f"job {job['id']}: next run {job['next_run_at'] or '-'}")
     for problem in data["problems"]:
         click.echo(f"problem: {problem}")
+    for outage in data["database_outages"]:
+        click.echo(f"database outage {outage['from']} to {outage['to']}: {outage['detail']}")
     click.echo("healthy" if data["healthy"] else "NEEDS AN ADMIN")

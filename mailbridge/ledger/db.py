@@ -106,9 +106,27 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+# One key for "the schema is being changed" in PostgreSQL's advisory-lock space (any fixed bigint;
+# this one is b"mbschema" read as a number, so it does not collide with the run locks').
+SCHEMA_LOCK_KEY = int.from_bytes(b"mbschema", "big") >> 1
+
+
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the schema to head; returns (before, after)."""
-    before = _guard(lambda: current_revision(engine), engine)
+    return _upgrade_locked(engine, empty_only=False)
+
+
+def _upgrade_locked(engine: Engine, empty_only: bool) -> tuple[str | None, str]:
+    """Upgrade under a database-wide lock, re-reading the revision once it is held.
+
+    Two upgraders started together (two `db upgrade` in two units' ExecStartPre, two pollers on an
+    empty database) would otherwise both create alembic_version and the first tables; the loser
+    exits with a UniqueViolation. On PostgreSQL the lock is a transaction-level advisory lock
+    (released by the COMMIT that publishes the new schema; DDL is transactional there). On SQLite
+    the transaction's BEGIN IMMEDIATE (see make_engine) takes the file's write lock up front, which
+    serializes upgraders the same way.
+    """
+    _guard(lambda: current_revision(engine), engine)  # a clear error when the server is down
     cfg = alembic_config(engine)
     with engine.connect() as conn:
         # SQLite batch migrations rebuild a table (copy, DROP, rename); with foreign keys enforced
@@ -120,8 +138,17 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             raw.execute("PRAGMA foreign_keys=OFF")
         try:
             with conn.begin():
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+                if engine.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
+                before = MigrationContext.configure(conn).get_current_revision()
+                if before is None and empty_only and set(inspect(conn).get_table_names()) - {"alembic_version"}:
+                    raise ConfigError(
+                        "the database has tables but no mailbridge schema version; point database.url at "
+                        "an empty database or a mailbridge one."
+                    )
+                if before != head_revision():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all() if raw is not None else []
                 if broken:
                     raise RuntimeError(f"migration left {len(broken)} broken foreign key(s), e.g. {broken[0]}")
@@ -160,13 +187,8 @@ def ensure_schema(engine: Engine) -> None:
     if current == head:
         return
     if current is None:
-        tables = set(_guard(lambda: inspect(engine).get_table_names(), engine))
-        if tables - {"alembic_version"}:
-            raise ConfigError(
-                "the database has tables but no mailbridge schema version; point database.url at "
-                "an empty database or a mailbridge one."
-            )
-        upgrade(engine)
+        # Checked again under the schema lock: another process may be creating it right now.
+        _guard(lambda: _upgrade_locked(engine, empty_only=True), engine)
         return
     script = ScriptDirectory.from_config(alembic_config())
     try:

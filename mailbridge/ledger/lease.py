@@ -8,10 +8,15 @@ from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Lease, utcnow
+
+# Leases this process failed to release (the database went away mid-poll): its own, so the next
+# acquire of the same name takes them back at once instead of waiting out the TTL (5 minutes
+# without receipts after a database restart).
+_unreleased: dict[str, set[str]] = {}
 
 
 def owner_id() -> str:
@@ -43,13 +48,15 @@ def acquire(db: Database, name: str, owner: str, ttl_seconds: int = 300) -> bool
     expires = now + timedelta(seconds=ttl_seconds)
     with db.session() as s:
         holder = s.scalar(select(Lease.owner).where(Lease.name == name))
-        stale = [holder] if holder and holder != owner and _dead_here(holder) else []
+        stale = [holder] if holder and holder != owner and (
+            _dead_here(holder) or holder in _unreleased.get(name, ())) else []
         taken = cast(CursorResult[Any], s.execute(  # an UPDATE: a cursor's result, with rowcount
             update(Lease)
             .where(Lease.name == name, or_(Lease.owner.in_([owner, *stale]), Lease.expires_at < now))
             .values(owner=owner, expires_at=expires)
         )).rowcount
         if taken:
+            _unreleased.pop(name, None)
             return True
         if holder is not None:
             return False
@@ -62,5 +69,9 @@ def acquire(db: Database, name: str, owner: str, ttl_seconds: int = 300) -> bool
 
 
 def release(db: Database, name: str, owner: str) -> None:
-    with db.session() as s:
-        s.query(Lease).filter(Lease.name == name, Lease.owner == owner).delete()
+    try:
+        with db.session() as s:
+            s.query(Lease).filter(Lease.name == name, Lease.owner == owner).delete()
+    except OperationalError:
+        _unreleased.setdefault(name, set()).add(owner)
+        raise

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from mailbridge.ledger import bounds
 from mailbridge.ledger.vocab import Disposition, MessageState, OutboxStatus, ReviewStatus, SubmissionStatus, check
 
 NAMING = {
@@ -62,6 +63,9 @@ class UTCDateTime(TypeDecorator):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     __table__: ClassVar[Table]  # every model maps one table (DeclarativeBase says only FromClause)
+
+
+bounds.install(Base)  # no NULs, no over-long strings: PostgreSQL refuses both (ledger/bounds.py)
 
 
 class FolderState(Base):

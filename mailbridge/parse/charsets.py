@@ -112,8 +112,29 @@ def codec_for(label: str | None) -> str | None:
         return None
 
 
+# Byte order marks, longest first (UTF-32LE's starts with UTF-16LE's). WHATWG "decode" lets a BOM
+# override the label; Notepad's "Unicode" .txt is UTF-16LE with FF FE, which the GB18030 guess
+# turned into garbage full of NULs.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+def _by_bom(data: bytes) -> str | None:
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            body = data[len(bom):]
+            if codec.startswith("utf-32") and (len(body) % 4 or _strict(body, codec) is None):
+                continue  # FF FE 00 00 can also be UTF-16LE text starting with U+0000
+            return body.decode(codec, errors="replace")  # a cut input may end mid-character
+    return None
+
+
 def decode(data: bytes, label: str | None = None) -> str:
-    """Decode bytes under a label, falling back through UTF-8/GB18030/Big5 before replacing."""
+    """Decode bytes by their BOM, else under a label, falling back through UTF-8/GB18030/Big5
+    before replacing."""
+    by_bom = _by_bom(data)
+    if by_bom is not None:
+        return by_bom
     codec = codec_for(label)
     if codec:
         text = _strict(data, codec)

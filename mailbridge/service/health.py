@@ -44,6 +44,24 @@ def record_failure(db: Database, mailbox: str, error: str) -> bool:
     return changed
 
 
+DATABASE_OUTAGE = "database_unreachable"
+
+
+def record_database_outage(db: Database, since: datetime, until: datetime, error: str) -> None:
+    """The daemon lost the database and has it back: an incident opened and closed at once, so
+    `status` can tell an admin about it afterwards (while it lasts, status cannot read anything)."""
+    seconds = round((until - since).total_seconds())
+    with db.session() as s:
+        s.add(Incident(key=DATABASE_OUTAGE, opened_at=since, resolved_at=until,
+                       detail=f"the database was unreachable for about {seconds} s ({error})"))
+
+
+def recent_database_outages(s: Session, now: datetime, days: int = 1) -> list[Incident]:
+    return list(s.scalars(select(Incident).where(Incident.key == DATABASE_OUTAGE,
+                                                 Incident.resolved_at >= now - timedelta(days=days))
+                          .order_by(Incident.id)))
+
+
 def _local(when: datetime | None) -> str:
     return when.isoformat(timespec="seconds") if when else "?"
 

@@ -28,6 +28,7 @@ from mailbridge import logs
 from mailbridge.config import Config
 from mailbridge.errors import ConfigError, MailbridgeError, PermanentError, TransientError
 from mailbridge.ledger.db import Database, ensure_schema
+from mailbridge.ledger.models import utcnow
 from mailbridge.service import health, lock, schedule, systemd
 from mailbridge.service.status import job_ids
 
@@ -67,7 +68,7 @@ class Runner:
         self.config = load_checked(config_path)
         self.db = Database(self.config.database.url)
         ensure_schema(self.db.engine)
-        self.lock = lock.RunLock(self.db)
+        self.lock = lock.RunLock(self.db, lock.name_for(self.db, [b.name for b in self.config.mailboxes]))
         self._wakes: dict[str, threading.Event] = {}
         self._flush_lock = threading.Lock()
         self._outbox_error: str | None = None
@@ -75,6 +76,7 @@ class Runner:
         self._scheduled: list[schedule.Job] = []
         self._ticked = False
         self._upkeep_due = 0.0
+        self._db_lost: tuple[datetime, str] | None = None  # since when (UTC) and why the database is away
         self._build()
 
     def _build(self) -> None:
@@ -302,6 +304,27 @@ class Runner:
         if self.fatal is not None:
             raise self.fatal
 
+    def _beat(self) -> None:
+        """The lock's heartbeat, which also notices the database going away and coming back: the
+        pool's pre-ping reconnects on the next checkout, so the jobs resume on their own; the
+        outage is recorded for `status` once the database answers again."""
+        try:
+            self.lock.heartbeat(self._next_runs())
+        except OperationalError as exc:  # the database is away: the jobs say so too
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unreachable"
+            if self._db_lost is None:
+                self._db_lost = (utcnow(), reason)
+                log.error("database unreachable: %s; retrying every %ss", reason, lock.HEARTBEAT_SECONDS)
+            return
+        if self._db_lost is not None:
+            since, reason = self._db_lost
+            self._db_lost = None
+            log.warning("database back after %.0f s", (utcnow() - since).total_seconds())
+            try:
+                health.record_database_outage(self.db, since, utcnow(), reason)
+            except OperationalError as exc:
+                log.warning("database outage not recorded: %s", exc.orig)
+
     def _loop(self) -> None:
         watchdog = systemd.watchdog_seconds()
         tick = min(watchdog or lock.HEARTBEAT_SECONDS, lock.HEARTBEAT_SECONDS)
@@ -310,10 +333,7 @@ class Runner:
             if self.reload.is_set():
                 self._reload()
             if time.monotonic() >= beat_due:
-                try:
-                    self.lock.heartbeat(self._next_runs())
-                except OperationalError as exc:  # the database is away: the jobs say so too
-                    log.warning("heartbeat: %s", exc.orig)
+                self._beat()
                 beat_due = time.monotonic() + lock.HEARTBEAT_SECONDS
             if watchdog:
                 systemd.notify("WATCHDOG=1")

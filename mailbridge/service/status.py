@@ -11,7 +11,7 @@ from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Incident, MailboxHealth, Message, Outgoing, utcnow
 from mailbridge.ledger.vocab import Disposition, MessageState, OutboxStatus
 from mailbridge.service import lock, schedule
-from mailbridge.service.health import problems
+from mailbridge.service.health import problems, recent_database_outages
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -31,7 +31,9 @@ def report(config: Config, db: Database) -> dict:
         found = problems(config, s, now, immediate=True)
         incidents = [{"key": i.key, "detail": i.detail, "opened_at": _iso(i.opened_at)}
                      for i in s.scalars(select(Incident).where(Incident.resolved_at.is_(None)).order_by(Incident.id))]
-    runner = lock.current(db)
+        outages = [{"from": _iso(i.opened_at), "to": _iso(i.resolved_at), "detail": i.detail}
+                   for i in recent_database_outages(s, now)]
+    runner = lock.current(db, lock.name_for(db, [b.name for b in config.mailboxes]))
     running = runner is not None and lock.holder_alive(runner, now)
     issues = [p.detail if p.kind in ("outbox_failed", "quarantine") else f"mailbox {p.subject}: {p.detail}"
               for p in found]
@@ -60,6 +62,7 @@ def report(config: Config, db: Database) -> dict:
                    "failed": outbox.get(OutboxStatus.FAILED, 0), "sent": outbox.get(OutboxStatus.SENT, 0)},
         "quarantined": quarantined,
         "incidents": incidents,
+        "database_outages": outages,  # the last day's, as the daemon saw them (over: not a problem now)
         # The running daemon's own jobs (`poll` without --once has fewer), else what `run` would schedule.
         "jobs": [{"id": job_id, "next_run_at": jobs.get(job_id)} for job_id in (jobs or job_ids(config))],
     }

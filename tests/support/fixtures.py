@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import itertools
 import os
 import secrets
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Iterator, Sequence
@@ -12,7 +14,9 @@ from collections.abc import Iterator, Sequence
 import pytest
 from imapclient import IMAPClient
 
+from . import database
 from .dovecot import Dovecot
+from .postgres import Postgres
 from .unsafe_proxy import UnsafeLoginProxy
 
 _user_numbers = itertools.count(1)
@@ -26,6 +30,152 @@ def require_dovecot() -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason}; CI must run the IMAP tests", pytrace=False)
     pytest.skip(reason)
+
+
+def require_postgres() -> None:
+    """Skip when the PostgreSQL server binaries are missing, but fail on CI where a skip would hide it."""
+    if Postgres.available():
+        return
+    reason = "the PostgreSQL server is not installed (apt-get install postgresql)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run the PostgreSQL tests", pytrace=False)
+    pytest.skip(reason)
+
+
+# --- which database: `--db=sqlite|postgresql` -----------------------------------------------------
+# A test touches the ledger when it reaches one of these names, directly or through the tests'
+# own helpers, classes and fixtures: those run again on PostgreSQL; the rest (parsers, config,
+# servers) run once.
+_LEDGER_NAMES = {"Mailbridge", "Books", "Database", "database_url", "ensure_schema", "db_url", "postgres"}
+_TESTS = Path(__file__).resolve().parents[1]
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names) | set(code.co_varnames)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _touches_ledger(obj: object, seen: set[int]) -> bool:
+    """`obj` (a function or class of the tests) reaches a ledger name, following the tests' own code."""
+    if id(obj) in seen:
+        return False
+    seen.add(id(obj))
+    obj = inspect.unwrap(getattr(obj, "__wrapped__", obj)) if callable(obj) else obj
+    if isinstance(obj, type):
+        return any(_touches_ledger(v, seen) for v in vars(obj).values() if inspect.isfunction(v))
+    code = getattr(obj, "__code__", None)
+    if code is None:
+        return False
+    names = _code_names(code)
+    if names & _LEDGER_NAMES:
+        return True
+    scope = getattr(obj, "__globals__", {})
+    for name in names:
+        value = scope.get(name)
+        source = getattr(inspect.getmodule(value), "__file__", None) if value is not None else None
+        if source and Path(source).resolve().is_relative_to(_TESTS) and (
+                inspect.isfunction(value) or inspect.isclass(value)) and _touches_ledger(value, seen):
+            return True
+    return False
+
+
+def uses_ledger(item: pytest.Item) -> bool:
+    if item.get_closest_marker("db"):
+        return True
+    seen: set[int] = set()
+    if _touches_ledger(getattr(item, "function", None), seen):
+        return True
+    defs = getattr(item, "_fixtureinfo", None)
+    for name in getattr(item, "fixturenames", ()):
+        if name in _LEDGER_NAMES:
+            return True
+        for fixturedef in (defs.name2fixturedefs.get(name, ()) if defs else ()):
+            func = fixturedef.func
+            source = getattr(inspect.getmodule(func), "__file__", None)
+            if source and Path(source).resolve().is_relative_to(_TESTS) and \
+                    Path(source).resolve() != Path(__file__).resolve() and _touches_ledger(func, seen):
+                return True
+    return False
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", choices=database.BACKENDS, default=None,
+                     help=f"run the ledger tests on this database (default: ${database.ENV} or sqlite); "
+                          "with postgresql only the tests that touch the ledger are collected")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--db"):
+        os.environ[database.ENV] = config.getoption("--db")
+    config.addinivalue_line("markers", "db: the test touches the ledger (run on every database)")
+    config.addinivalue_line("markers", "sqlite_only: reads SQLite itself (not collected with --db=postgresql)")
+    config.addinivalue_line("markers", "once: picks its databases itself (not collected again with --db=postgresql)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if database.backend() != "postgresql":
+        return
+    if not Postgres.available():
+        raise pytest.UsageError("--db=postgresql needs the PostgreSQL server binaries (apt-get install postgresql)")
+    keep = [i for i in items if uses_ledger(i) and not (i.get_closest_marker("sqlite_only") or i.get_closest_marker("once"))]
+    kept = set(keep)
+    dropped = [i for i in items if i not in kept]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def _close_databases(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every Database a test opens in-process is closed when the test ends. A leaked SQLite
+    engine goes unnoticed; a leaked PostgreSQL one holds server connections and, collected later,
+    raises psycopg's ResourceWarning inside whatever test runs then."""
+    from sqlalchemy.orm import close_all_sessions
+
+    from mailbridge.ledger import db as ledger_db
+
+    opened: list = []  # strong references: a Database collected before teardown would leak its pool
+    init = ledger_db.Database.__init__
+
+    def tracked(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        init(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(ledger_db.Database, "__init__", tracked)
+    yield
+    close_all_sessions()
+    for opened_db in opened:
+        opened_db.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_shared_postgres() -> Iterator[None]:
+    yield
+    database.stop_shared_postgres()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """An empty database for this test on the selected backend."""
+    return database.database_url(tmp_path)
+
+
+@pytest.fixture
+def postgres() -> Postgres:
+    """The session's PostgreSQL server, whichever backend the run selected (for PostgreSQL-only tests)."""
+    require_postgres()
+    return database.shared_postgres()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[Postgres]:
+    """A PostgreSQL server of this test's own, free to be restarted or stopped."""
+    require_postgres()
+    with Postgres() as server:
+        yield server
 
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"  # beside the repository, in the workplace and on CI
