@@ -21,7 +21,7 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
-from mailfactory import CRLF, DOCX_CT, SUBMIT_ADDRESS, _headers, _leaf, _multipart, make_mail
+from mailfactory import CRLF, DOCX_CT, SUBMIT_ADDRESS, headers, leaf, make_mail, multipart
 from sqlalchemy import select
 from test_parse_worker import make_pipeline
 
@@ -36,13 +36,13 @@ MB = 1024 * 1024
 def mail(n: int, subject: str = "Report", html: str | None = None, text: str | None = None,
          files: tuple[tuple[str, str, bytes], ...] = ()) -> bytes:
     """A mail from an unknown sender with the given body and (name, content type, bytes) files."""
-    parts = [_leaf("text/plain", text.encode(), charset="UTF-8")] if text is not None else []
-    parts += [_leaf("text/html", html.encode(), charset="UTF-8")] if html is not None else []
-    parts += [_leaf(ctype, data, filename=name) for name, ctype, data in files]
+    parts = [leaf("text/plain", text.encode(), charset="UTF-8")] if text is not None else []
+    parts += [leaf("text/html", html.encode(), charset="UTF-8")] if html is not None else []
+    parts += [leaf(ctype, data, filename=name) for name, ctype, data in files]
     head = [("From", f"writer{n}@example.com"), ("To", SUBMIT_ADDRESS), ("Subject", subject),
             ("Message-ID", f"<bounds-{n}@example.com>"), ("Date", "Tue, 3 Nov 2026 08:00:00 +0800"),
             ("MIME-Version", "1.0"), ("Content-Type", f'multipart/mixed; boundary="b{n}"')]
-    return _headers(head) + CRLF + _multipart(f"b{n}", parts)
+    return headers(head) + CRLF + multipart(f"b{n}", parts)
 
 
 def ingest_pass(pipeline: Pipeline, mails: list[bytes], parallel: bool = True) -> list[tuple[Message, list[Submission]]]:

@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from mailfactory import DOCX_CT, _headers, _leaf, _multipart, make_auto_reply, make_mail
+from mailfactory import DOCX_CT, headers, leaf, make_auto_reply, make_mail, multipart
 from sqlalchemy import select
 
 from mailbridge.config import from_dict
@@ -134,10 +134,10 @@ def memory_hog_docx(expanded_mb: int = 150) -> bytes:
 
 def test_a_mail_that_keeps_killing_the_worker_is_quarantined_and_the_run_goes_on(tmp_path: Path) -> None:
     boundary = "----=_Part_hog"
-    hog = (_headers([("From", "hog@163.com"), ("Subject", "hog"), ("Message-ID", "<hog@163.com>"),
+    hog = (headers([("From", "hog@163.com"), ("Subject", "hog"), ("Message-ID", "<hog@163.com>"),
                      ("Content-Type", f'multipart/mixed; boundary="{boundary}"')])
-           + b"\r\n" + _multipart(boundary, [_leaf("text/plain", b"see attachment", charset="us-ascii"),
-                                             _leaf(DOCX_CT, memory_hog_docx(), filename="hog.docx")]))
+           + b"\r\n" + multipart(boundary, [leaf("text/plain", b"see attachment", charset="us-ascii"),
+                                             leaf(DOCX_CT, memory_hog_docx(), filename="hog.docx")]))
     assert len(hog) < 8 * 1024 * 1024  # parsed by the worker, not in-process
     # The text caps of issue 10 lifted (they scale with max_text_chars): the document fills the worker.
     pipeline = make_pipeline(tmp_path / "pipelined", max_expanded_mb=400, max_text_chars=100_000_000)
