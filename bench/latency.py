@@ -20,6 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))  # the repository root: mailkit, used by the test helpers
 
 from mailfactory import make_mail  # noqa: E402
 from mbcli import PASSWORD_ENV, Mailbridge, mailbox  # noqa: E402
