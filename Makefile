@@ -28,7 +28,7 @@ test-deps:
 	fi
 
 test: $(STAMP) test-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov=mailbridge --cov-report=term:skip-covered
 
 bench: $(STAMP) test-deps
 	$(BIN)/python bench/ingest.py
