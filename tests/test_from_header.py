@@ -123,6 +123,7 @@ def test_sender_fallback_only_when_there_is_no_from() -> None:
     assert (forged.sender, forged.flags) == ("", {"invalid_sender"})
 
 
+@pytest.mark.slow
 def test_the_ledger_shows_the_address_everyone_else_sees(tmp_path: Path) -> None:
     mails = {
         "differential.eml": b"From: =?utf-8?Q?x:reviewer@smxkx.example;?= <attacker@gmail.com>\r\n",

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mailkit import demo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +33,7 @@ def test_the_shipped_demo_mail_is_what_the_generator_writes(tmp_path: Path) -> N
     same_files(tmp_path / "again" / "mail", tmp_path / "mail", ("*.eml",))
 
 
+@pytest.mark.slow
 def test_the_sample_mail_is_what_the_generator_writes(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(ROOT / "tests" / "samples" / "make_samples.py"), "--out", str(tmp_path)],
                    check=True, capture_output=True)

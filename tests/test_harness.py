@@ -35,6 +35,7 @@ def test_an_unmarked_test_cannot_start_a_server(tmp_path: Path) -> None:
         Dovecot(tmp_path).start()
 
 
+@pytest.mark.slow
 def test_unknown_markers_and_passing_xfails_are_errors(tmp_path: Path) -> None:
     (tmp_path / "test_typo.py").write_text("import pytest\n\n@pytest.mark.slwo\ndef test_a():\n    pass\n")
     (tmp_path / "test_fixed.py").write_text("import pytest\n\n@pytest.mark.xfail\ndef test_b():\n    pass\n")

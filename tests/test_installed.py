@@ -9,6 +9,7 @@ import venv
 import zipfile
 from pathlib import Path
 
+import pytest
 from mailfactory import make_mail
 from mbcli import PASSWORD_ENV, _toml
 
@@ -32,6 +33,7 @@ def _build_wheel(tmp_path: Path) -> Path:
     return wheel
 
 
+@pytest.mark.slow
 def test_wheel_holds_every_module_and_data_file(tmp_path: Path) -> None:
     wheel = _build_wheel(tmp_path)
     shipped = set(zipfile.ZipFile(wheel).namelist())

@@ -129,6 +129,7 @@ def sparse_roster_xlsx() -> bytes:
 # ---------------------------------------------------------------------------------- time
 
 
+@pytest.mark.slow
 def test_pathological_bodies_of_a_megabyte_parse_within_the_deadline(tmp_path: Path) -> None:
     start = "<p>这是正文开头。</p>"
     bodies = {
@@ -159,6 +160,7 @@ def test_subject_of_500000_reply_marks_is_stripped(tmp_path: Path) -> None:
     assert subs[0].title == "Report of the month"
 
 
+@pytest.mark.slow
 def test_parse_past_its_deadline_is_quarantined_and_the_pass_goes_on(tmp_path: Path) -> None:
     # 6 MB of tags (parsed in the worker) and 12 MB (over 8 MB: parsed in this process): seconds
     # of work each, against a deadline of one second. The mails after them are processed.
@@ -171,6 +173,7 @@ def test_parse_past_its_deadline_is_quarantined_and_the_pass_goes_on(tmp_path: P
     assert no_temp_files(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_worker_stuck_past_the_deadline_is_killed_and_replaced(tmp_path: Path) -> None:
     pipeline = make_pipeline(tmp_path)
     raw = make_mail(1)
@@ -197,6 +200,7 @@ def test_worker_stuck_past_the_deadline_is_killed_and_replaced(tmp_path: Path) -
 # ---------------------------------------------------------------------------------- memory
 
 
+@pytest.mark.slow
 def test_memory_bombs_cost_only_their_document(tmp_path: Path) -> None:
     # In the worker, capped at 512 MB of address space: a bomb read whole fails there.
     mails = [

@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from mailfactory import DOCX_CT, headers, leaf, make_auto_reply, make_mail, multipart
 from sqlalchemy import select
 
@@ -73,6 +74,7 @@ def sequential_books(tmp_path: Path, found: list[tuple[str, bytes]]) -> dict[str
     return books(pipeline)
 
 
+@pytest.mark.slow
 def test_pipelined_ingest_keeps_the_books_of_sequential_ingest(tmp_path: Path) -> None:
     found = mails()
     pipeline = make_pipeline(tmp_path / "pipelined")
@@ -89,6 +91,7 @@ def test_pipelined_ingest_keeps_the_books_of_sequential_ingest(tmp_path: Path) -
         assert path.stat().st_size == attachment["size"]
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_stream_is_replaced_and_nothing_is_lost_or_doubled(tmp_path: Path) -> None:
     found = mails()
     pipeline = make_pipeline(tmp_path / "pipelined")
@@ -132,6 +135,7 @@ def memory_hog_docx(expanded_mb: int = 150) -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.slow
 def test_a_mail_that_keeps_killing_the_worker_is_quarantined_and_the_run_goes_on(tmp_path: Path) -> None:
     boundary = "----=_Part_hog"
     hog = (headers([("From", "hog@163.com"), ("Subject", "hog"), ("Message-ID", "<hog@163.com>"),

@@ -107,6 +107,7 @@ def show(mb: Mailbridge, ref: str) -> dict:
     return json.loads(mb.ok("submissions", "show", ref, "--json"))
 
 
+@pytest.mark.slow
 def test_adopt_reject_review_and_the_audit_trail(tmp_path: Path) -> None:
     mb, subs = setup(tmp_path)
     kepu, meeting, yixuehui, research = (s["receipt_no"] for s in subs)
@@ -198,6 +199,7 @@ def test_adopt_reject_review_and_the_audit_trail(tmp_path: Path) -> None:
     assert 'w:eastAsia="仿宋_GB2312"' in document.styles["Normal"].element.xml
 
 
+@pytest.mark.slow
 def test_two_stage_review(tmp_path: Path) -> None:
     mb, subs = setup(tmp_path, two_stage=True)
     ref = subs[1]["receipt_no"]
@@ -227,6 +229,7 @@ def sheet(rows: list[list[object]]) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_adoptions_import_from_the_clerks_sheet(tmp_path: Path) -> None:
     mb, subs = setup(tmp_path)
     kepu, meeting, yixuehui, research = subs

@@ -156,6 +156,7 @@ while now <= dt.datetime(2026, 12, 2, tzinfo=CST):
 """
 
 
+@pytest.mark.slow
 def test_kill_9_in_the_middle_and_a_restart_send_nothing_twice(tmp_path: Path) -> None:
     config = _config(tmp_path)
     books = _books(tmp_path, config)
