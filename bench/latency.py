@@ -22,11 +22,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent))  # the repository root: mailkit, used by the test helpers
 
-from mailfactory import make_mail  # noqa: E402
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox  # noqa: E402
 from support.daemon import Daemon  # noqa: E402
 from support.dovecot import Dovecot  # noqa: E402
 from support.fixtures import ImapAccount  # noqa: E402
+from support.mailfactory import make_mail  # noqa: E402
+from support.mbcli import PASSWORD_ENV, Mailbridge, mailbox  # noqa: E402
 from support.smtp import SmtpServer  # noqa: E402
 
 

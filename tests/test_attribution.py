@@ -16,9 +16,9 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
-from mailfactory import CST, make_docx, make_mail
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox
 from support.fixtures import ImapAccount
+from support.mailfactory import CST, make_docx, make_mail
+from support.mbcli import PASSWORD_ENV, Mailbridge, mailbox
 
 # --- roster files, made the way clerks make them ---------------------------------------------
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import openpyxl
 import pytest
-from formmail import XLSX_CT, form_mail, xlsx
-from mailfactory import CST, DOCX_CT, make_docx, make_mail
-from mbcli import PASSWORD_ENV, Mailbridge, _toml, mailbox
+from support.formmail import XLSX_CT, form_mail, xlsx
+from support.mailfactory import CST, DOCX_CT, make_docx, make_mail
+from support.mbcli import PASSWORD_ENV, Mailbridge, _toml, mailbox
 
 from mailbridge import config as config_mod
 from mailbridge.collect.jobs import due_occurrences, queue_due, queue_reminders, queue_report

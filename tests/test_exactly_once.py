@@ -20,9 +20,9 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from mailfactory import CST, make_mail, message_id_of, title_of
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox
 from support.fixtures import ImapAccount
+from support.mailfactory import CST, make_mail, message_id_of, title_of
+from support.mbcli import PASSWORD_ENV, Mailbridge, mailbox
 
 from mailbridge.ledger.db import head_revision
 

@@ -11,8 +11,8 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from mailfactory import make_mail
-from mbcli import Mailbridge
+from support.mailfactory import make_mail
+from support.mbcli import Mailbridge
 
 ROSTER = "单位,姓名,电子信箱,单位类型\n卢氏县科协,张喆,lsxkx@163.com,county\n渑池县科协,李娜,mcxkx@163.com,county\n"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)

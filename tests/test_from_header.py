@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from mbcli import Mailbridge
+from support.mbcli import Mailbridge
 
 from mailbridge.parse import addresses, mime
 from mailbridge.parse.addresses import parse_mailbox

@@ -10,7 +10,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from mailfactory import (
+from support.dovecot import free_port
+from support.fixtures import ImapAccount
+from support.mailfactory import (
     CST,
     make_auto_reply,
     make_bounce,
@@ -19,9 +21,7 @@ from mailfactory import (
     received,
     title_of,
 )
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox
-from support.dovecot import free_port
-from support.fixtures import ImapAccount
+from support.mbcli import PASSWORD_ENV, Mailbridge, mailbox
 from support.unsafe_proxy import UnsafeLoginProxy
 
 MOVE_TO = "已处理"

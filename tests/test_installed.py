@@ -10,8 +10,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from mailfactory import make_mail
-from mbcli import PASSWORD_ENV, _toml
+from support.mailfactory import make_mail
+from support.mbcli import PASSWORD_ENV, _toml
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIP = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "mailbridge-demo", "__pycache__",

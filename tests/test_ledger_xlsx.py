@@ -8,9 +8,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from formmail import form_mail
-from mailfactory import CST, make_mail
-from mbcli import Mailbridge
+from support.formmail import form_mail
+from support.mailfactory import CST, make_mail
+from support.mbcli import Mailbridge
 
 ROSTER = "单位,姓名,电子信箱,单位类型\n卢氏县科协,张喆,lsxkx@163.com,county\n渑池县科协,李娜,mcxkx@163.com,county\n"
 HEADERS = ["回执编号", "单位", "标题", "字数", "类别", "收稿时间", "发件人", "备注", "采用渠道", "采用日期"]

@@ -9,8 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from mailfactory import make_mail, message_id_of
-from mbcli import Mailbridge
+from support.mailfactory import make_mail, message_id_of
+from support.mbcli import Mailbridge
 from support.smtp import PASSWORD, USER, free_port
 
 SMTP_PW_ENV = "MB_TEST_SMTP_PW"

@@ -21,8 +21,8 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
-from mailfactory import CRLF, DOCX_CT, SUBMIT_ADDRESS, headers, leaf, make_mail, multipart
 from sqlalchemy import select
+from support.mailfactory import CRLF, DOCX_CT, SUBMIT_ADDRESS, headers, leaf, make_mail, multipart
 from test_parse_worker import make_pipeline
 
 from mailbridge.ledger.models import Message, Submission

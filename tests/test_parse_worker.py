@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mailfactory import DOCX_CT, headers, leaf, make_auto_reply, make_mail, multipart
 from sqlalchemy import select
+from support.mailfactory import DOCX_CT, headers, leaf, make_auto_reply, make_mail, multipart
 
 from mailbridge.config import from_dict
 from mailbridge.ledger.db import Database, ensure_schema

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mbcli import Mailbridge
 from support.fixtures import SHARED, require_shared
+from support.mbcli import Mailbridge
 
 from mailbridge.parse import charsets, mime
 from mailbridge.parse.headers import decode_param, decode_text

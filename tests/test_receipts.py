@@ -7,8 +7,8 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from mailfactory import make_auto_reply, make_bounce, make_mail, message_id_of
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox
+from support.mailfactory import make_auto_reply, make_bounce, make_mail, message_id_of
+from support.mbcli import PASSWORD_ENV, Mailbridge, mailbox
 
 from mailbridge.config import from_dict
 from mailbridge.errors import ConfigError

@@ -13,10 +13,10 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
-from books import CST, Books, at
-from mailfactory import make_docx
-from mbcli import Mailbridge
 from openpyxl.chart import BarChart
+from support.books import CST, Books, at
+from support.mailfactory import make_docx
+from support.mbcli import Mailbridge
 
 from mailbridge.config import Config, from_dict
 from mailbridge.ledger.models import Message, Submission, Unit

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from mailfactory import make_bounce, make_mail
 from sqlalchemy import select, text
+from support.mailfactory import make_bounce, make_mail
 
 from mailbridge.config import from_dict
 from mailbridge.errors import ConfigError

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mbcli import Mailbridge
 from support.fixtures import SHARED, require_shared
+from support.mbcli import Mailbridge
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 CORPUS = SHARED / "corpus"

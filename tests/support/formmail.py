@@ -6,10 +6,9 @@ import email.utils
 import hashlib
 from collections.abc import Sequence
 
-from mailfactory import SUBMIT_ADDRESS, encoded_word, headers, leaf, multipart
-
 from mailkit.files import xlsx
 from mailkit.mime import XLSX_CT
+from support.mailfactory import SUBMIT_ADDRESS, encoded_word, headers, leaf, multipart
 
 __all__ = ["XLSX_CT", "form_mail", "xlsx"]
 
