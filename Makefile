@@ -33,9 +33,9 @@ test-deps:
 # Lint and types first (ruff and mypy read pyproject.toml): seconds, before minutes of tests. Then
 # the whole suite on SQLite, and the tests that touch the ledger again on PostgreSQL.
 test: $(STAMP) test-deps
-	$(BIN)/ruff check mailbridge tests bench
+	$(BIN)/ruff check mailbridge tests bench mailkit
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov=mailbridge --cov-report=term:skip-covered
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  echo "--- the ledger tests again on PostgreSQL ---"; $(BIN)/python -m pytest --db=postgresql; \
 	else echo "PostgreSQL server not installed: the ledger tests ran on SQLite only"; fi

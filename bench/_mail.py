@@ -21,10 +21,17 @@ import base64
 import io
 import random
 import struct
-import zlib
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: mailkit
+
+from mailkit.files import Doc
+from mailkit.images import png_of_rows
+from mailkit.mime import words
 
 CST = timezone(timedelta(hours=8))
 OFFICIAL = "smxskx@163.com"
@@ -94,28 +101,14 @@ def b64(data: bytes) -> bytes:
 
 def encoded_word(text: str, charset: str) -> str:
     """RFC 2047 B encoded-words of at most ~75 characters, folded onto continuation lines."""
-    codec = "gbk" if charset.lower() in ("gbk", "gb2312") else charset.lower()
-    words, current = [], ""
-    for ch in text:
-        if current and len(base64.b64encode((current + ch).encode(codec))) > 66 - len(charset):
-            words.append(current)
-            current = ""
-        current += ch
-    words.append(current)
-    return "\n\t".join(f"=?{charset}?B?{base64.b64encode(w.encode(codec)).decode()}?=" for w in words)
+    return "\n\t".join(words(text, charset, max_len=66 - len(charset)))
 
 
 def random_png(rng: random.Random, nbytes: int) -> bytes:
     """A valid PNG of noise (incompressible): pads a .docx to the wanted size."""
     side = max(8, int((nbytes / 3) ** 0.5))
     rows = b"".join(b"\0" + rng.randbytes(side * 3) for _ in range(side))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows, 1))
-            + chunk(b"IEND", b""))
+    return png_of_rows(side, side, rows, level=1)
 
 
 def article_text(rng: random.Random, chars: int) -> list[str]:
@@ -129,36 +122,20 @@ def article_text(rng: random.Random, chars: int) -> list[str]:
 
 def make_docx(rng: random.Random, title: str, unit: str, officer: str, target: int) -> bytes:
     """A python-docx article (title, 仿宋 body, a small photo) padded to about `target` bytes."""
-    import docx
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
-    from docx.shared import Inches, Pt
-
     def build(picture: int) -> bytes:
         r = random.Random(rng.random())
-        d = docx.Document()
-        p = d.add_paragraph()
-        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        run = p.add_run(title)
-        run.bold, run.font.size = True, Pt(22)
-        run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "方正小标宋简体")
+        d = Doc()
+        d.para(title, centre=True, bold=True, size=22, font="方正小标宋简体")
         for i, text in enumerate(article_text(r, r.randint(1500, 4000))):
-            p = d.add_paragraph()
-            p.paragraph_format.first_line_indent = Pt(32)
-            run = p.add_run(text)
-            run.font.size = Pt(16)
-            run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "仿宋_GB2312")
+            d.para(text, indent=32, size=16, font="仿宋_GB2312")
             if i == 1 and picture:
-                d.add_picture(io.BytesIO(random_png(r, picture)), width=Inches(4))
-        d.add_paragraph(f"（{unit} {officer}）")
-        for rid, rel in list(d.part.rels.items()):  # Word 2010's leftover: 14 KB no Word 2016 writes
+                d.picture(random_png(r, picture), width_inches=4)
+        d.para(f"（{unit} {officer}）")
+        rels = d.document.part.rels
+        for rid, rel in list(rels.items()):  # Word 2010's leftover: 14 KB no Word 2016 writes
             if rel.reltype.endswith("/stylesWithEffects"):
-                d.part.drop_rel(rid)
-        d.core_properties.author = officer
-        d.core_properties.created = d.core_properties.modified = datetime(2026, 9, 1)
-        out = io.BytesIO()
-        d.save(out)
-        return out.getvalue()
+                d.document.part.drop_rel(rid)
+        return d.save(author=officer, created=datetime(2026, 9, 1))
 
     plain = build(0)
     return build(target - len(plain) - 400) if target - len(plain) > 1500 else plain

@@ -20,12 +20,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))  # the repository root: mailkit, used by the test helpers
 
-from mailfactory import make_mail
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox
 from support.daemon import Daemon
 from support.dovecot import Dovecot
 from support.fixtures import ImapAccount
+from support.mailfactory import make_mail
+from support.mbcli import PASSWORD_ENV, Mailbridge, mailbox
 from support.smtp import SmtpServer
 
 

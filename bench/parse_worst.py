@@ -25,8 +25,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))  # the repository root: mailkit, used by the test helpers
 
-from mailfactory import DOCX_CT
+from support.mailfactory import DOCX_CT
 from test_parse_bounds import XLSX_CT, lying_docx, mail, make_docx, sparse_roster_xlsx
 
 MB = 1024 * 1024

@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(HERE))
 
 import ingest  # its launcher measures peak RSS right
-from mailfactory import make_mail
+from support.mailfactory import make_mail
 from sqlalchemy import insert, update
 
 from mailbridge.ledger.db import Database, ensure_schema

@@ -612,10 +612,15 @@ def _one_sentence(exc: ValidationError, source: Path | None) -> str:
         return f"{where}unknown key '{key}'; remove it or check its spelling against config.example.toml."
     if kind == "missing":
         return f"{where}missing key '{key}'; add it (see config.example.toml)."
+    # The value is never repeated, only what the key expects: an authorization code pasted into
+    # the wrong key (port, timezone, an address) must not reach a terminal or a log. Our own
+    # validators may quote the value they were given; that quote is taken out too. (Checks across
+    # keys still quote the names and ids they compare: those are identifiers, not values.)
     msg = err["msg"].removeprefix("Value error, ")
-    value = err.get("input")
-    shown = "" if isinstance(value, (dict, list)) or "password" in key else f" (got {value!r})"
-    return f"{where}key '{key}' is invalid{shown}: {msg}."
+    given = err.get("input")
+    if isinstance(given, str) and given:
+        msg = msg.replace(repr(given), "the value given").replace(given, "the value given")
+    return f"{where}key '{key}' is invalid: {msg}."
 
 
 def key_name(loc: tuple) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from books import Books, at
+from support.books import Books, at
 
 from mailbridge.config import Config
 

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from mailfactory import make_mail
-from mbcli import Mailbridge
+from support.mailfactory import make_mail
+from support.mbcli import Mailbridge
 from test_outbox import (
     _trust_test_certificate,  # noqa: F401  (SSL_CERT_FILE for installation())
     installation,
@@ -32,7 +32,7 @@ def _cells(path: Path) -> list:  # type: ignore[type-arg]
 def test_sender_strings_are_text_in_every_xlsx(tmp_path: Path) -> None:
     import datetime as dt
 
-    from books import Books, at
+    from support.books import Books, at
 
     from mailbridge.config import Config
     from mailbridge.score.engine import evaluate

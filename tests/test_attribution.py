@@ -16,9 +16,9 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
-from mailfactory import CST, make_docx, make_mail
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox
 from support.fixtures import ImapAccount
+from support.mailfactory import CST, make_docx, make_mail
+from support.mbcli import PASSWORD_ENV, Mailbridge, mailbox
 
 # --- roster files, made the way clerks make them ---------------------------------------------
 
@@ -156,6 +156,7 @@ NO_CHANGES = "no changes: the roster already matches the file"
 
 # --- roster files -------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_seed_form_docx_imports_units_officers_and_addresses_once(mb: Mailbridge) -> None:
     lines = import_seed(mb).splitlines()
     for line in (preview("add", "unit 渑池县科协"), preview("add", "officer 李娜 of 渑池县科协"),
@@ -169,6 +170,7 @@ def test_seed_form_docx_imports_units_officers_and_addresses_once(mb: Mailbridge
     assert roster(mb) == units
 
 
+@pytest.mark.slow
 def test_xlsx_unit_types_quota_override_and_dry_run(mb: Mailbridge, tmp_path: Path) -> None:
     path = put(tmp_path / "信息员.xlsx", typed_xlsx())
     dry = mb.ok("roster", "import", "--dry-run", path)
@@ -197,6 +199,7 @@ def test_gbk_csv(mb: Mailbridge, tmp_path: Path) -> None:
     assert NO_CHANGES in mb.ok("roster", "import", path)
 
 
+@pytest.mark.slow
 def test_full_import_deactivates_what_the_file_drops_and_partial_does_not(mb: Mailbridge) -> None:
     import_seed(mb)
     assert NO_CHANGES in import_seed(mb, SEED[:1], "--partial")
@@ -211,6 +214,7 @@ def test_full_import_deactivates_what_the_file_drops_and_partial_does_not(mb: Ma
     assert not any(o["active"] for o in everything["渑池县科协"]["officers"])
 
 
+@pytest.mark.slow
 def test_a_bad_row_changes_nothing_and_is_named(mb: Mailbridge, tmp_path: Path) -> None:
     mb.ok("roster", "import", put(tmp_path / "good.xlsx", typed_xlsx()))
     before = roster(mb, "--all")
@@ -224,6 +228,7 @@ def test_a_bad_row_changes_nothing_and_is_named(mb: Mailbridge, tmp_path: Path) 
     assert roster(mb, "--all") == before  # 市科协科普部 was not deactivated, 市农学会 not added
 
 
+@pytest.mark.slow
 def test_export_is_reimportable(mb: Mailbridge, tmp_path: Path) -> None:
     import_seed(mb)
     mb.ok("roster", "import", "--partial", put(tmp_path / "typed.xlsx", typed_xlsx()))
@@ -242,6 +247,7 @@ def attribution(sub: dict) -> tuple[str, str | None, str | None, bool]:
     return sub["sender"], sub["unit"], sub["suggested_unit"], "unknown_sender" in sub["flags"]
 
 
+@pytest.mark.slow
 def test_senders_are_matched_and_strangers_get_a_suggestion(mb: Mailbridge) -> None:
     import_seed(mb)
     ingest(mb,
@@ -267,6 +273,7 @@ def test_senders_are_matched_and_strangers_get_a_suggestion(mb: Mailbridge) -> N
     assert "wangfang@sina.com" in roster(mb)["灵宝市科协"]["addresses"]
 
 
+@pytest.mark.slow
 def test_roster_imported_after_the_mail_attributes_it(mb: Mailbridge) -> None:
     ingest(mb, make_mail(1), make_mail(2, unit="渑池县科协", sender="mcxkx_ln@163.com"))
     assert [attribution(s) for s in mb.submissions()] == [
@@ -278,6 +285,7 @@ def test_roster_imported_after_the_mail_attributes_it(mb: Mailbridge) -> None:
 
 # --- versions -----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_resubmission_supersedes_the_earlier_version(mb: Mailbridge) -> None:
     import_seed(mb)
     title = "卢氏县举办冬季果树管理技术培训班"
@@ -300,6 +308,7 @@ def test_resubmission_supersedes_the_earlier_version(mb: Mailbridge) -> None:
 
 # --- categories ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_category_from_the_title_and_the_reviewers_override(mb: Mailbridge) -> None:
     ingest(mb,
            compose("lsxkx@163.com", "关于举办2026年科技活动周的通知", paragraphs=OTHER[:1]),
@@ -317,6 +326,7 @@ def test_category_from_the_title_and_the_reviewers_override(mb: Mailbridge) -> N
 
 # --- a 登记表 that comes by mail -----------------------------------------------------------
 
+@pytest.mark.slow
 def test_mailed_roster_form_is_listed_not_submitted_and_applies_partially(mb: Mailbridge) -> None:
     import_seed(mb)
     form = ("三门峡市科协系统信息员登记表.docx", form_docx([("陕州区科协", "刘 洋", "13703985521", "szqkx2019@163.com")]))

@@ -8,8 +8,8 @@ from datetime import datetime
 from email import policy
 from pathlib import Path
 
-from mailfactory import make_mail
-from mbcli import Mailbridge
+from support.mailfactory import make_mail
+from support.mbcli import Mailbridge
 
 from mailbridge.parse.html import expiry_words
 

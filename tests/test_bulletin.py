@@ -236,7 +236,7 @@ def test_writers_do_not_grow_with_the_square_of_the_units(month, monkeypatch: py
 
 
 def test_salutation_is_derived_from_the_unit_types_of_any_config(tmp_path: Path) -> None:
-    from books import Books, at
+    from support.books import Books, at
 
     from mailbridge.config import UnitType
 

@@ -31,6 +31,7 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_demo_runs_offline(tmp_path: Path) -> None:
     done = mb(None, "demo", "--dir", str(tmp_path / "demo"))
     assert done.returncode == 0, done.stderr
@@ -69,6 +70,7 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     assert sorted(p.name.split("-")[1].split(".")[0] for p in outbox.glob("*.eml")) == kinds
 
 
+@pytest.mark.slow
 def test_import_is_idempotent_and_contract_fields(config: Path) -> None:
     first = mb(config, "import", str(DEMO_MAIL))
     assert first.returncode == 0, first.stderr
@@ -91,6 +93,7 @@ def test_import_is_idempotent_and_contract_fields(config: Path) -> None:
     assert json.loads(shown.stdout)["text"]
 
 
+@pytest.mark.slow
 def test_quarantine_then_retry_after_fix(config: Path, tmp_path: Path) -> None:
     big = tmp_path / "big.eml"
     big.write_bytes(b"From: a@163.com\r\nSubject: big\r\nMessage-ID: <big@1>\r\n\r\n" + b"x" * (2 * 1024 * 1024))
@@ -105,6 +108,7 @@ def test_quarantine_then_retry_after_fix(config: Path, tmp_path: Path) -> None:
     assert sub["title"] == "big"
 
 
+@pytest.mark.slow
 def test_exit_codes(tmp_path: Path, config: Path) -> None:
     assert mb(tmp_path / "nope.toml", "messages", "list").returncode == 2
     assert mb(config, "import", str(tmp_path / "missing.eml")).returncode == 2

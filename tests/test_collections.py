@@ -12,9 +12,9 @@ from typing import Any
 
 import openpyxl
 import pytest
-from formmail import XLSX_CT, form_mail, xlsx
-from mailfactory import CST, DOCX_CT, make_docx, make_mail
-from mbcli import PASSWORD_ENV, Mailbridge, _toml, mailbox
+from support.formmail import XLSX_CT, form_mail, xlsx
+from support.mailfactory import CST, DOCX_CT, make_docx, make_mail
+from support.mbcli import PASSWORD_ENV, Mailbridge, _toml, mailbox
 
 from mailbridge import config as config_mod
 from mailbridge.collect.jobs import due_occurrences, queue_due, queue_reminders, queue_report
@@ -73,6 +73,7 @@ def show(mb: Mailbridge, collection_id: str) -> dict[str, dict]:
     return {r["unit"]: r for r in json.loads(mb.ok("collections", "show", collection_id, "--json"))}
 
 
+@pytest.mark.slow
 def test_replies_recognised_by_subject_and_filename_late_marked_and_not_scored(tmp_path: Path) -> None:
     mb = installation(tmp_path, SUMMARY)
     summary = make_docx("卢氏县科协2026年度工作总结", ("一年来，我们……",))
@@ -111,6 +112,7 @@ def test_replies_recognised_by_subject_and_filename_late_marked_and_not_scored(t
     assert (listed["zongjie-2026"]["sent"], listed["zongjie-2026"]["late"], listed["zongjie-2026"]["missing"]) == (1, 1, 1)
 
 
+@pytest.mark.slow
 def test_a_reply_gets_its_own_receipt(tmp_path: Path) -> None:
     mb = installation(tmp_path, SUMMARY, receipts={"max_age_days": 0, "contact": "调宣部 0398-2822345"})
     import_mails(mb, form_mail(1, "lsxkx@163.com", "年度工作总结<b>", on(9), [("总结.docx", make_docx("总结", ()), DOCX_CT)]),
@@ -127,6 +129,7 @@ def test_a_reply_gets_its_own_receipt(tmp_path: Path) -> None:
     assert "回执编号" not in text  # a form is not an article: no receipt number
 
 
+@pytest.mark.slow
 def test_counts_as_submission_makes_it_an_article_too(tmp_path: Path) -> None:
     mb = installation(tmp_path, {**SUMMARY, "counts_as_submission": True})
     import_mails(mb, form_mail(1, "lsxkx@163.com", "工作总结", on(9),
@@ -190,6 +193,7 @@ def test_reminders_go_only_to_units_still_missing_once_per_occurrence(tmp_path: 
     assert msg["Auto-Submitted"] == "auto-generated"
 
 
+@pytest.mark.slow
 def test_closing_report_lists_sent_late_and_missing(tmp_path: Path) -> None:
     mb = installation(tmp_path, SUMMARY, scorecards={"recipients": ["leader@smxkx.example"]})
     import_mails(mb, form_mail(1, "lsxkx@163.com", "工作总结", on(5), [("总结.docx", make_docx("总结", ()), DOCX_CT)]),
@@ -236,6 +240,7 @@ def test_collection_mistakes_are_one_sentence(collection: dict, expected: str) -
     assert expected in str(info.value) and "\n" not in str(info.value)
 
 
+@pytest.mark.slow
 def test_show_xlsx_keeps_sender_text_as_text(tmp_path: Path) -> None:
     mb = installation(tmp_path, SUMMARY)
     import_mails(mb, form_mail(1, "lsxkx@163.com", "工作总结", on(9), [("=HYPERLINK(1)自评表.xlsx", xlsx([["a"]]), XLSX_CT)]))
@@ -253,6 +258,7 @@ ROSTER_COLLECTION = {"id": "dengjibiao-2026", "name": "信息员登记表", "due
                      "filename_patterns": ["*登记表*"], "roster_form": True}
 
 
+@pytest.mark.slow
 def test_roster_collection_proposes_changes_and_applies_them(tmp_path: Path) -> None:
     mb = installation(tmp_path, ROSTER_COLLECTION)
     form = xlsx([["信息员登记表"], ["单位（部门）", "姓名", "联系电话", "电子信箱"],
@@ -289,6 +295,7 @@ def test_roster_collection_proposes_changes_and_applies_them(tmp_path: Path) -> 
     assert "no roster form waits to be applied" in mb.ok("collections", "apply", "dengjibiao-2026")
 
 
+@pytest.mark.slow
 def test_apply_refuses_a_collection_that_is_not_the_roster(tmp_path: Path) -> None:
     mb = installation(tmp_path, SUMMARY)
     done = mb.run("collections", "apply", "zongjie-2026")
@@ -315,6 +322,7 @@ def test_migration_0008_downgrades_and_upgrades_again(tmp_path: Path) -> None:
     db.dispose()
 
 
+@pytest.mark.slow
 def test_reminders_and_report_by_hand(tmp_path: Path) -> None:
     mb = installation(tmp_path, SUMMARY, scorecards={"recipients": ["leader@smxkx.example"]})
     import_mails(mb, form_mail(1, "lsxkx@163.com", "工作总结", on(5)))
@@ -331,6 +339,7 @@ def test_reminders_and_report_by_hand(tmp_path: Path) -> None:
     assert [to for to, _ in outgoing(mb, "collection_report")] == [["leader@smxkx.example"]]
 
 
+@pytest.mark.slow
 def test_each_occurrence_queues_its_own_mail_once(tmp_path: Path) -> None:
     mb = installation(tmp_path, SUMMARY, scorecards={"recipients": ["leader@smxkx.example"]})
     import_mails(mb, form_mail(1, "lsxkx@163.com", "工作总结", on(5)))
@@ -346,6 +355,7 @@ def test_each_occurrence_queues_its_own_mail_once(tmp_path: Path) -> None:
     assert len(outgoing(mb, "collection_report")) == 1
 
 
+@pytest.mark.slow
 def test_a_reply_that_failed_dmarc_is_credited_to_no_unit(tmp_path: Path) -> None:
     mb = installation(tmp_path, SUMMARY)
     failed = (b"Authentication-Results: mx.163.com; spf=softfail smtp.mailfrom=lsxkx@163.com;"

@@ -13,8 +13,8 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from mailfactory import date_of, make_docx
-from mbcli import Mailbridge
+from support.mailfactory import date_of, make_docx
+from support.mbcli import Mailbridge
 
 from mailbridge.ledger.bounds import MARK, fit
 

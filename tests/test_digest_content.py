@@ -9,8 +9,8 @@ import re
 from email import policy
 from pathlib import Path
 
-from mailfactory import make_mail
-from mbcli import Mailbridge
+from support.mailfactory import make_mail
+from support.mbcli import Mailbridge
 from test_review_mail import reply
 
 from mailbridge.parse.mime import parse

@@ -15,17 +15,18 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
-
-from mailfactory import CST, make_mail, message_id_of, title_of
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox
 from support.fixtures import ImapAccount
+from support.mailfactory import CST, make_mail, message_id_of, title_of
+from support.mbcli import PASSWORD_ENV, Mailbridge, mailbox
+
+from mailbridge.ledger.db import head_revision
 
 MESSAGES = 60
 KILL_AT_ROWS = (1, 7, 23, 41)  # ledger rows (cumulative) at which a poller is killed
-EARLY_KILL_AFTER = 0.4  # seconds after start: before the first row exists
 WATCH_EVERY = 0.005
 RUN_LIMIT = 30.0  # one poller never needs this long for 60 small messages
 
@@ -47,6 +48,14 @@ def ledger_rows(mb: Mailbridge) -> int:
         return int(mb.rows("SELECT count(*) FROM messages")[0][0])
     except (FileNotFoundError, DBAPIError):  # no file yet, no table yet
         return 0
+
+
+def ledger_at_head(mb: Mailbridge, head: str) -> bool:
+    """The poller has created the ledger and run every migration: the next thing it does is fetch."""
+    try:
+        return [tuple(r) for r in mb.rows("SELECT version_num FROM alembic_version")] == [(head,)]
+    except (FileNotFoundError, DBAPIError):  # no file yet, no table yet
+        return False
 
 
 class Poller:
@@ -74,33 +83,26 @@ class Poller:
             self.kill()
 
 
-def kill_after(mb: Mailbridge, run: int, seconds: float) -> int:
-    """Start a poller, SIGKILL it after `seconds`; the ledger rows at that moment."""
+def kill_when(mb: Mailbridge, run: int, ready: Callable[[], bool], what: str) -> int:
+    """Start a poller and SIGKILL it as soon as `ready()` holds; the ledger rows then."""
     poller = Poller(mb, run)
     try:
-        time.sleep(seconds)
-        assert poller.alive(), f"poller {run} ended within {seconds}s:\n{poller.output()}"
-        poller.kill()
-        return ledger_rows(mb)
+        while poller.alive() and time.monotonic() - poller.started < RUN_LIMIT:
+            if ready():
+                poller.kill()
+                return ledger_rows(mb)
+            time.sleep(WATCH_EVERY)
+        seen = ledger_rows(mb)
+        raise AssertionError(f"poller {run} {'ended' if not poller.alive() else 'hung'} with {seen} "
+                             f"ledger row(s) before {what} (exit {poller.proc.poll()}):\n"
+                             f"{poller.output()}")
     finally:
         poller.close()
 
 
 def kill_at_rows(mb: Mailbridge, run: int, rows: int) -> int:
     """Start a poller and SIGKILL it as soon as the ledger has `rows` rows; the rows then."""
-    poller = Poller(mb, run)
-    try:
-        while poller.alive() and time.monotonic() - poller.started < RUN_LIMIT:
-            if ledger_rows(mb) >= rows:
-                poller.kill()
-                return ledger_rows(mb)
-            time.sleep(WATCH_EVERY)
-        seen = ledger_rows(mb)
-        raise AssertionError(f"poller {run} {'ended' if not poller.alive() else 'hung'} with {seen} "
-                             f"ledger row(s) before reaching {rows} (exit {poller.proc.poll()}):\n"
-                             f"{poller.output()}")
-    finally:
-        poller.close()
+    return kill_when(mb, run, lambda: ledger_rows(mb) >= rows, f"reaching {rows}")
 
 
 def test_sigkill_at_any_moment_loses_nothing_and_repeats_nothing(tmp_path: Path,
@@ -114,7 +116,10 @@ def test_sigkill_at_any_moment_loses_nothing_and_repeats_nothing(tmp_path: Path,
                     outbox={"max_automatic_per_hour": 0, "max_automatic_per_day": 0},  # one receipt per mail
                     ingest={"max_submissions_per_sender_per_day": 1000})  # one sender, 60 mails in an hour
 
-    assert kill_after(mb, 0, EARLY_KILL_AFTER) == 0
+    # Killed once the ledger is at head, before the first message is recorded (a fetch of 5 mails
+    # and their parse stand between the two; the watcher looks every 5 ms).
+    head = head_revision()
+    assert kill_when(mb, 0, lambda: ledger_at_head(mb, head), "the ledger reached head") == 0
     for run, rows in enumerate(KILL_AT_ROWS, start=1):
         reached = kill_at_rows(mb, run, rows)
         assert rows <= reached < MESSAGES

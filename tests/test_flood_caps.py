@@ -9,8 +9,9 @@ import time
 from email.utils import format_datetime
 from pathlib import Path
 
-from mailfactory import make_mail
-from mbcli import Mailbridge
+import pytest
+from support.mailfactory import make_mail
+from support.mbcli import Mailbridge
 
 ROSTER = "单位,姓名,电子信箱,单位类型\n卢氏县科协,张喆,lsxkx@163.com,county\n渑池县科协,李娜,mcxkx@163.com,county\n"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -46,6 +47,7 @@ def attachment_flags(mb: Mailbridge) -> dict[str, list[str]]:
     return {name: json.loads(flags) for name, flags in mb.rows("SELECT filename, flags FROM attachments")}
 
 
+@pytest.mark.slow
 def test_ten_thousand_attachments_make_at_most_twenty_submissions(tmp_path: Path) -> None:
     mb = setup(tmp_path)
     raw = txt_mail(10_000)
@@ -67,6 +69,7 @@ def test_ten_thousand_attachments_make_at_most_twenty_submissions(tmp_path: Path
     assert elapsed < 120, elapsed
 
 
+@pytest.mark.slow
 def test_sender_daily_cap_holds_the_rest_for_the_clerk(tmp_path: Path) -> None:
     mb = setup(tmp_path, max_submissions_per_sender_per_day=3)
     deliver(mb, "a.eml", txt_mail(2, n=1, when=NOW - dt.timedelta(minutes=30)))
@@ -97,6 +100,7 @@ def test_sender_daily_cap_holds_the_rest_for_the_clerk(tmp_path: Path) -> None:
     assert list(attachment_flags(mb)).count("3-1.txt") == 1
 
 
+@pytest.mark.slow
 def test_dmarc_fail_is_credited_to_no_unit(tmp_path: Path) -> None:
     mb = setup(tmp_path)
     failed = ("Authentication-Results", ("mx.163.com; dkim=none; spf=softfail smtp.mailfrom=lsxkx@163.com;"

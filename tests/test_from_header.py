@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from mbcli import Mailbridge
+from support.mbcli import Mailbridge
 
 from mailbridge.parse import addresses, mime
 from mailbridge.parse.addresses import parse_mailbox
@@ -123,6 +123,7 @@ def test_sender_fallback_only_when_there_is_no_from() -> None:
     assert (forged.sender, forged.flags) == ("", {"invalid_sender"})
 
 
+@pytest.mark.slow
 def test_the_ledger_shows_the_address_everyone_else_sees(tmp_path: Path) -> None:
     mails = {
         "differential.eml": b"From: =?utf-8?Q?x:reviewer@smxkx.example;?= <attacker@gmail.com>\r\n",

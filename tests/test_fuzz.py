@@ -43,6 +43,7 @@ def mutated_mail(draw: st.DrawFn) -> bytes:
 
 # A failing example is a whole mail: Hypothesis warns that its repr is large; the traceback matters.
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
+@pytest.mark.slow
 def test_no_input_crashes_the_pipeline(tmp_path: Path) -> None:
     assert SEEDS, "sample mails are missing"
     config = from_dict({"database": {"url": database_url(tmp_path, "f")}, "storage": {"dir": "store"}}, base=tmp_path)

@@ -9,8 +9,9 @@ import venv
 import zipfile
 from pathlib import Path
 
-from mailfactory import make_mail
-from mbcli import PASSWORD_ENV, _toml
+import pytest
+from support.mailfactory import make_mail
+from support.mbcli import PASSWORD_ENV, _toml
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIP = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "mailbridge-demo", "__pycache__",
@@ -32,6 +33,7 @@ def _build_wheel(tmp_path: Path) -> Path:
     return wheel
 
 
+@pytest.mark.slow
 def test_wheel_holds_every_module_and_data_file(tmp_path: Path) -> None:
     wheel = _build_wheel(tmp_path)
     shipped = set(zipfile.ZipFile(wheel).namelist())

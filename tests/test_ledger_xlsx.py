@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import openpyxl
-from formmail import form_mail
-from mailfactory import CST, make_mail
-from mbcli import Mailbridge
+import pytest
+from support.formmail import form_mail
+from support.mailfactory import CST, make_mail
+from support.mbcli import Mailbridge
 
 ROSTER = "单位,姓名,电子信箱,单位类型\n卢氏县科协,张喆,lsxkx@163.com,county\n渑池县科协,李娜,mcxkx@163.com,county\n"
 HEADERS = ["回执编号", "单位", "标题", "字数", "类别", "收稿时间", "发件人", "备注", "采用渠道", "采用日期"]
@@ -36,6 +37,7 @@ def points(mb: Mailbridge) -> dict[str, float]:
     return {u["unit"]: u["points"] for u in json.loads(mb.ok("scorecard", "--month", "2026-11", "--json"))}
 
 
+@pytest.mark.slow
 def test_ledger_round_trip_through_adoptions_import(tmp_path: Path) -> None:
     mb = installation(tmp_path)
     subs = {s["receipt_no"]: s for s in mb.submissions() if s["month"] == "2026-11"}
@@ -83,6 +85,7 @@ def test_ledger_round_trip_through_adoptions_import(tmp_path: Path) -> None:
     assert "0 adoption(s) recorded, 5 already known" in mb.ok("adoptions", "import", str(ledger))
 
 
+@pytest.mark.slow
 def test_ledger_of_an_empty_month_is_a_header_row(tmp_path: Path) -> None:
     mb = Mailbridge(tmp_path, [])
     ledger = tmp_path / "empty.xlsx"

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from mailfactory import make_mail, message_id_of
-from mbcli import Mailbridge
+from support.mailfactory import make_mail, message_id_of
+from support.mbcli import Mailbridge
 from support.database import shifted
 from support.smtp import free_port
 from test_outbox import (

@@ -21,8 +21,8 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
-from mailfactory import CRLF, DOCX_CT, SUBMIT_ADDRESS, _headers, _leaf, _multipart, make_mail
 from sqlalchemy import select
+from support.mailfactory import CRLF, DOCX_CT, SUBMIT_ADDRESS, headers, leaf, make_mail, multipart
 from test_parse_worker import make_pipeline
 
 from mailbridge.ledger.models import Message, Submission
@@ -36,13 +36,13 @@ MB = 1024 * 1024
 def mail(n: int, subject: str = "Report", html: str | None = None, text: str | None = None,
          files: tuple[tuple[str, str, bytes], ...] = ()) -> bytes:
     """A mail from an unknown sender with the given body and (name, content type, bytes) files."""
-    parts = [_leaf("text/plain", text.encode(), charset="UTF-8")] if text is not None else []
-    parts += [_leaf("text/html", html.encode(), charset="UTF-8")] if html is not None else []
-    parts += [_leaf(ctype, data, filename=name) for name, ctype, data in files]
+    parts = [leaf("text/plain", text.encode(), charset="UTF-8")] if text is not None else []
+    parts += [leaf("text/html", html.encode(), charset="UTF-8")] if html is not None else []
+    parts += [leaf(ctype, data, filename=name) for name, ctype, data in files]
     head = [("From", f"writer{n}@example.com"), ("To", SUBMIT_ADDRESS), ("Subject", subject),
             ("Message-ID", f"<bounds-{n}@example.com>"), ("Date", "Tue, 3 Nov 2026 08:00:00 +0800"),
             ("MIME-Version", "1.0"), ("Content-Type", f'multipart/mixed; boundary="b{n}"')]
-    return _headers(head) + CRLF + _multipart(f"b{n}", parts)
+    return headers(head) + CRLF + multipart(f"b{n}", parts)
 
 
 def ingest_pass(pipeline: Pipeline, mails: list[bytes], parallel: bool = True) -> list[tuple[Message, list[Submission]]]:
@@ -129,6 +129,7 @@ def sparse_roster_xlsx() -> bytes:
 # ---------------------------------------------------------------------------------- time
 
 
+@pytest.mark.slow
 def test_pathological_bodies_of_a_megabyte_parse_within_the_deadline(tmp_path: Path) -> None:
     start = "<p>这是正文开头。</p>"
     bodies = {
@@ -159,6 +160,7 @@ def test_subject_of_500000_reply_marks_is_stripped(tmp_path: Path) -> None:
     assert subs[0].title == "Report of the month"
 
 
+@pytest.mark.slow
 def test_parse_past_its_deadline_is_quarantined_and_the_pass_goes_on(tmp_path: Path) -> None:
     # 6 MB of tags (parsed in the worker) and 12 MB (over 8 MB: parsed in this process): seconds
     # of work each, against a deadline of one second. The mails after them are processed.
@@ -171,6 +173,7 @@ def test_parse_past_its_deadline_is_quarantined_and_the_pass_goes_on(tmp_path: P
     assert no_temp_files(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_worker_stuck_past_the_deadline_is_killed_and_replaced(tmp_path: Path) -> None:
     pipeline = make_pipeline(tmp_path)
     raw = make_mail(1)
@@ -197,6 +200,7 @@ def test_worker_stuck_past_the_deadline_is_killed_and_replaced(tmp_path: Path) -
 # ---------------------------------------------------------------------------------- memory
 
 
+@pytest.mark.slow
 def test_memory_bombs_cost_only_their_document(tmp_path: Path) -> None:
     # In the worker, capped at 512 MB of address space: a bomb read whole fails there.
     mails = [

@@ -11,8 +11,9 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from mailfactory import DOCX_CT, _headers, _leaf, _multipart, make_auto_reply, make_mail
+import pytest
 from sqlalchemy import select
+from support.mailfactory import DOCX_CT, headers, leaf, make_auto_reply, make_mail, multipart
 
 from mailbridge.config import from_dict
 from mailbridge.ledger.db import Database, ensure_schema
@@ -74,6 +75,7 @@ def sequential_books(tmp_path: Path, found: list[tuple[str, bytes]]) -> dict[str
     return books(pipeline)
 
 
+@pytest.mark.slow
 def test_pipelined_ingest_keeps_the_books_of_sequential_ingest(tmp_path: Path) -> None:
     found = mails()
     pipeline = make_pipeline(tmp_path / "pipelined")
@@ -90,6 +92,7 @@ def test_pipelined_ingest_keeps_the_books_of_sequential_ingest(tmp_path: Path) -
         assert path.stat().st_size == attachment["size"]
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_stream_is_replaced_and_nothing_is_lost_or_doubled(tmp_path: Path) -> None:
     found = mails()
     pipeline = make_pipeline(tmp_path / "pipelined")
@@ -133,12 +136,13 @@ def memory_hog_docx(expanded_mb: int = 150) -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.slow
 def test_a_mail_that_keeps_killing_the_worker_is_quarantined_and_the_run_goes_on(tmp_path: Path) -> None:
     boundary = "----=_Part_hog"
-    hog = (_headers([("From", "hog@163.com"), ("Subject", "hog"), ("Message-ID", "<hog@163.com>"),
+    hog = (headers([("From", "hog@163.com"), ("Subject", "hog"), ("Message-ID", "<hog@163.com>"),
                      ("Content-Type", f'multipart/mixed; boundary="{boundary}"')])
-           + b"\r\n" + _multipart(boundary, [_leaf("text/plain", b"see attachment", charset="us-ascii"),
-                                             _leaf(DOCX_CT, memory_hog_docx(), filename="hog.docx")]))
+           + b"\r\n" + multipart(boundary, [leaf("text/plain", b"see attachment", charset="us-ascii"),
+                                             leaf(DOCX_CT, memory_hog_docx(), filename="hog.docx")]))
     assert len(hog) < 8 * 1024 * 1024  # parsed by the worker, not in-process
     # The text caps of issue 10 lifted (they scale with max_text_chars): the document fills the worker.
     pipeline = make_pipeline(tmp_path / "pipelined", max_expanded_mb=400, max_text_chars=100_000_000)

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mbcli import Mailbridge
 from support.fixtures import SHARED, require_shared
+from support.mbcli import Mailbridge
 
 from mailbridge.parse import charsets, mime
 from mailbridge.parse.headers import decode_param, decode_text
@@ -67,6 +67,7 @@ def ledger_attachments(mb: Mailbridge) -> dict[int, list[dict[str, Any]]]:
     return out
 
 
+@pytest.mark.slow
 def test_peer2_every_stated_field(tmp_path: Path) -> None:
     """All 296 messages imported in one call; every subject, sender name and attachment filename,
     size and sha256 that expected.json states equals mailbridge's."""
@@ -303,6 +304,7 @@ def test_attached_message_of_a_truncated_mail_keeps_its_photo() -> None:
     assert b"HOLLOWED" not in att.data and photo.replace(b"\r\n", b"\n").strip() in att.data.replace(b"\r\n", b"\n")
 
 
+@pytest.mark.slow
 def test_truncated_attachment_does_not_quarantine_the_mail(tmp_path: Path) -> None:
     data = os.urandom(120_000)
     text = base64.encodebytes(data)

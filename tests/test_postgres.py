@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from mailfactory import make_mail
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox
+from support.mailfactory import make_mail
+from support.mbcli import PASSWORD_ENV, Mailbridge, mailbox
 from support.daemon import Daemon
 from support.fixtures import ImapAccount
 

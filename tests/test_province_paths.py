@@ -12,9 +12,9 @@ import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
-from books import Books, at
-from mailfactory import make_mail
-from mbcli import Mailbridge
+from support.books import Books, at
+from support.mailfactory import make_mail
+from support.mbcli import Mailbridge
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 

@@ -14,8 +14,8 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import docx
-from mailfactory import make_docx
-from mbcli import Mailbridge
+from support.mailfactory import make_docx
+from support.mbcli import Mailbridge
 
 from mailbridge.attribute.roster_files import read_roster
 

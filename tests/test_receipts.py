@@ -7,8 +7,8 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from mailfactory import make_auto_reply, make_bounce, make_mail, message_id_of
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox
+from support.mailfactory import make_auto_reply, make_bounce, make_mail, message_id_of
+from support.mbcli import PASSWORD_ENV, Mailbridge, mailbox
 
 from mailbridge.config import from_dict
 from mailbridge.errors import ConfigError
@@ -41,6 +41,7 @@ def with_headers(raw: bytes, *headers: str) -> bytes:
     return "".join(f"{h}\r\n" for h in headers).encode() + raw
 
 
+@pytest.mark.slow
 def test_no_receipt_to_robots_lists_or_ourselves(tmp_path: Path) -> None:
     mb = installation(tmp_path)
     import_mails(mb,
@@ -61,6 +62,7 @@ def test_no_receipt_to_robots_lists_or_ourselves(tmp_path: Path) -> None:
     assert [(r["kind"], r["recipients"], r["status"]) for r in rows] == [("receipt", ["lsxkx@163.com"], "sent")]
 
 
+@pytest.mark.slow
 def test_daily_cap_per_sender(tmp_path: Path) -> None:
     mb = installation(tmp_path, max_per_sender_per_day=2)
     import_mails(mb, make_mail(1), make_mail(2), make_mail(3), make_mail(4, sender="mcxkx@163.com"))
@@ -69,6 +71,7 @@ def test_daily_cap_per_sender(tmp_path: Path) -> None:
     assert sorted(to) == ["lsxkx@163.com", "lsxkx@163.com", "mcxkx@163.com"]
 
 
+@pytest.mark.slow
 def test_unknown_sender_gets_registration_hint_unless_switched_off(tmp_path: Path) -> None:
     mb = installation(tmp_path / "on", contact="调宣部 0398-2822345")
     import_mails(mb, make_mail(1, unit="某某镇科协", sender="stranger@qq.com"))
@@ -82,12 +85,14 @@ def test_unknown_sender_gets_registration_hint_unless_switched_off(tmp_path: Pat
 
 
 @pytest.mark.parametrize("settings", [{"enabled": False}, {"max_age_days": 3}])
+@pytest.mark.slow
 def test_switched_off_or_old_mail_gets_none(tmp_path: Path, settings: dict) -> None:
     mb = installation(tmp_path, **settings)  # the factory's mail is from early November 2026
     import_mails(mb, make_mail(1))
     assert len(mb.submissions()) == 1 and sent(mb) == []
 
 
+@pytest.mark.slow
 def test_imports_are_answered_only_when_asked(tmp_path: Path) -> None:
     mb = installation(tmp_path)
     import_mails(mb, make_mail(1), receipts=False)

@@ -13,10 +13,10 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
-from books import CST, Books, at
-from mailfactory import make_docx
-from mbcli import Mailbridge
 from openpyxl.chart import BarChart
+from support.books import CST, Books, at
+from support.mailfactory import make_docx
+from support.mbcli import Mailbridge
 
 from mailbridge.config import Config, from_dict
 from mailbridge.ledger.models import Message, Submission, Unit
@@ -107,6 +107,7 @@ def show(mb: Mailbridge, ref: str) -> dict:
     return json.loads(mb.ok("submissions", "show", ref, "--json"))
 
 
+@pytest.mark.slow
 def test_adopt_reject_review_and_the_audit_trail(tmp_path: Path) -> None:
     mb, subs = setup(tmp_path)
     kepu, meeting, yixuehui, research = (s["receipt_no"] for s in subs)
@@ -199,6 +200,7 @@ def test_adopt_reject_review_and_the_audit_trail(tmp_path: Path) -> None:
     assert 'w:eastAsia="仿宋_GB2312"' in document.styles["Normal"].element.xml
 
 
+@pytest.mark.slow
 def test_two_stage_review(tmp_path: Path) -> None:
     mb, subs = setup(tmp_path, two_stage=True)
     ref = subs[1]["receipt_no"]
@@ -228,6 +230,7 @@ def sheet(rows: list[list[object]]) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_adoptions_import_from_the_clerks_sheet(tmp_path: Path) -> None:
     mb, subs = setup(tmp_path)
     kepu, meeting, yixuehui, research = subs

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from mailfactory import make_bounce, make_mail
 from sqlalchemy import inspect, select, text
+from support.mailfactory import make_bounce, make_mail
 
 from mailbridge.config import from_dict
 from mailbridge.errors import ConfigError
@@ -207,6 +207,7 @@ def test_token_is_bound_to_its_digest_and_expires(tmp_path: Path) -> None:
     assert desk.deliver(reply(REVIEWER, f"采用 {second} 网站\n{new}")).reason == "reviewer reply refused: bad_token"
 
 
+@pytest.mark.slow
 def test_decisions_need_an_aligned_dkim_pass_when_the_server_records_it(tmp_path: Path) -> None:
     desk = Desk(tmp_path)
     subs = [desk.article(n) for n in range(1, 6)]

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-from mailfactory import make_mail
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox
+from support.mailfactory import make_mail
+from support.mbcli import PASSWORD_ENV, Mailbridge, mailbox
 
 from mailbridge.review.replies import parse
 

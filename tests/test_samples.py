@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mbcli import Mailbridge
 from support.fixtures import SHARED, require_shared
+from support.mbcli import Mailbridge
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 CORPUS = SHARED / "corpus"
@@ -89,6 +89,7 @@ def files_outside_storage(tmp: Path, mb: Mailbridge) -> list[str]:
 
 
 @pytest.mark.parametrize("case", CASES)
+@pytest.mark.slow
 def test_sample(case: str, tmp_path: Path) -> None:
     spec = json.loads((SAMPLES / f"{case}.json").read_text(encoding="utf-8"))
     # Nested, so that a traversal escaping the installation still lands inside tmp_path.
@@ -149,6 +150,7 @@ def test_sample(case: str, tmp_path: Path) -> None:
     assert files_outside_storage(tmp_path, mb) == []
 
 
+@pytest.mark.slow
 def test_corpus_nothing_lost(tmp_path: Path) -> None:
     """Every message of the peer corpus ends in the ledger, from one import call that exits 0."""
     files = sorted(require_shared(CORPUS).rglob("*.eml"))

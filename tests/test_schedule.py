@@ -13,8 +13,8 @@ import docx
 import openpyxl
 import pytest
 from sqlalchemy import select
+from support.books import CST, Books, at
 
-from books import CST, Books, at
 from mailbridge.config import from_dict
 from mailbridge.ledger.models import Address, Occurrence, Outgoing
 from mailbridge.service import schedule
@@ -143,7 +143,7 @@ def test_a_job_switched_off_never_fires_and_cron_weekdays_mean_what_cron_says(tm
 KILLED = """
 import datetime as dt, os, signal, sys
 sys.path.insert(0, {tests!r})
-from books import CST
+from support.books import CST
 from mailbridge.config import from_dict
 from mailbridge.ledger.db import Database
 from mailbridge.service import schedule
@@ -157,6 +157,7 @@ while now <= dt.datetime(2026, 12, 2, tzinfo=CST):
 """
 
 
+@pytest.mark.slow
 def test_kill_9_in_the_middle_and_a_restart_send_nothing_twice(tmp_path: Path) -> None:
     config = _config(tmp_path)
     books = _books(tmp_path, config)

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import docx
 import openpyxl
-
-from mailfactory import make_mail
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox
 from support.daemon import Daemon
+from support.mailfactory import make_mail
+from support.mbcli import PASSWORD_ENV, Mailbridge, mailbox
 
 ROSTER = ("单位,姓名,电子信箱,单位类型\n卢氏县科协,张喆,lsxkx@163.com,county\n"
           "灵宝市科协,张丽,lbskx@126.com,county\n市医学会,王伟,yxh@163.com,society\n")

@@ -5,7 +5,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from books import Books, at
+from support.books import Books, at
 
 from mailbridge.config import DEFAULT_CATEGORIES, Config, from_dict
 from mailbridge.errors import ConfigError

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from books import Books, at
-from mbcli import Mailbridge
+from support.books import Books, at
+from support.mbcli import Mailbridge
 from openpyxl import Workbook
 from sqlalchemy import select
 

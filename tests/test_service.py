@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from mailfactory import make_mail
-from mbcli import PASSWORD_ENV, Mailbridge, mailbox
 from support.daemon import Daemon
+from support.mailfactory import make_mail
+from support.mbcli import PASSWORD_ENV, Mailbridge, mailbox
 
 POLL = 10  # the shortest poll interval the config allows
 

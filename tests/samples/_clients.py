@@ -1,11 +1,17 @@
 """The message shapes of the mail clients units use, written byte for byte (see FIELD-NOTES.md)."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
-from _mime import b64, date, entity, multipart, word, words
+from mailkit.mime import CST, b64, date_header, entity, html_body, multipart, word, words
 
 TO = "To: smxskx@163.com"
+
+
+def date(day: int, hh: int, mm: int, ss: int = 0, *, cst_suffix: bool = False) -> str:
+    """RFC 5322 date in November 2026, China time (Coremail appends ' (CST)')."""
+    return date_header(dt.datetime(2026, 11, day, hh, mm, ss, tzinfo=CST), cst=cst_suffix)
 
 
 def tag(mid: str) -> str:
@@ -19,8 +25,7 @@ def crlf(text: str) -> str:
 
 def html_of(text: str) -> str:
     """The HTML part Coremail webmail writes beside the text part."""
-    paras = "".join(f'<p style="margin:0;">{line or "<br>"}</p>' for line in text.split("\n"))
-    return f'<div style="line-height:1.7;color:#000000;font-size:14px;font-family:Arial">{paras}</div>'
+    return html_body(text.split("\n"), empty="<br>", escape=False)  # Coremail copies "<" as is
 
 
 # 超大附件 blocks as the webmails insert them into the HTML body (expiring links, no MIME part).
@@ -78,7 +83,7 @@ def coremail(*, name: str, addr: str, subject: str, text: str, mid: str, when: t
         f"Date: {sent}",
         f'From: "{word(name, "GBK")}" <{addr}>',
         TO,
-        "Subject: " + "\n ".join(words(subject, "GBK", 45)),
+        "Subject: " + "\n ".join(words(subject, "GBK", max_bytes=45)),
         "X-Priority: 3",
         *extra,
         ("X-Mailer: Coremail Webmail Server Version XT5.0.14 build 20230109(dcb5de15)\n"

@@ -4,12 +4,16 @@ Each case reproduces one item of shared/FIELD-NOTES.md the way the client really
 assembled by hand: Python's email package would re-encode them and erase the quirk. The output is deterministic
 (fixed dates, boundaries, Message-IDs and zip timestamps); regenerate with
 
-    /tmp/v/bin/python tests/samples/make_samples.py [CASE...]      # needs python-docx
+    .venv/bin/python tests/samples/make_samples.py [--out DIR] [CASE...]
+
+Every helper comes from the mail kit (mailkit/); tests/test_generated_mail.py checks that a fresh run
+reproduces the committed files byte for byte.
 
 The .json keys are explained in tests/test_samples.py, which checks them against the real CLI.
 """
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import hashlib
@@ -17,29 +21,28 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: mailkit
+
 import _articles as A
-from _clients import NETEASE_BIG, QQ_BIG, TO, coremail, crlf, html_of, plain_mail, qq
-from _mime import (
+from _clients import NETEASE_BIG, QQ_BIG, TO, coremail, crlf, date, html_of, plain_mail, qq
+
+from mailkit.files import Doc, legacy_doc, pdf
+from mailkit.files import docm as _docm
+from mailkit.files import zip_bomb_docx as _zip_bomb_docx
+from mailkit.images import SMALL_JPEG as JPEG
+from mailkit.images import png as _png
+from mailkit.mime import (
     CRLF,
     DOCX_CT,
-    JPEG,
     b64,
-    date,
-    docm,
-    docx,
     entity,
-    expect,
-    legacy_doc,
     multipart,
     pct,
-    pdf,
-    png,
     qp_binary,
     qp_text,
     split_word_pair,
     word,
     words,
-    zip_bomb_docx,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -61,8 +64,46 @@ def submission(sender: str, mid: str | None = None) -> dict:
     return {"disposition": "submission", "sender": sender, **({"message_id": f"<{mid}>"} if mid else {})}
 
 
+ZIP_DATE = (2026, 11, 20, 9, 30, 0)  # fixed member timestamps keep the .docx bytes reproducible
+
+
+def docx(title: str, paragraphs: list[str], *, table: list[tuple[str, ...]] | None = None,
+         author: str = "信息员", leading_blank: bool = False) -> bytes:
+    """A real .docx: a bold centred title line, body paragraphs, optionally one table."""
+    doc = Doc()
+    if leading_blank:
+        doc.para()
+    doc.para(title, centre=True, bold=True, size=18)
+    for text in paragraphs:
+        doc.para(text, indent=24)
+    if table:
+        doc.table(table)
+    return doc.save(author=author, created=dt.datetime(2026, 11, 20, 9, 0, 0), zip_date=ZIP_DATE)
+
+
 def article_docx(art: tuple[str, list[str]], **kw) -> bytes:
     return docx(art[0], art[1], **kw)
+
+
+def docm(plain_docx: bytes) -> bytes:
+    return _docm(plain_docx, ZIP_DATE)
+
+
+def zip_bomb_docx() -> bytes:
+    return _zip_bomb_docx(ZIP_DATE)
+
+
+def png() -> bytes:
+    """A small photo stand-in: a 40x30 blue-to-green gradient."""
+    return _png(40, 30, lambda x, y: (30 + 4 * x, 90 + 5 * y, 200 - 3 * y))
+
+
+def expect(filename: str | None, data: bytes, **extra: object) -> dict:
+    """An expected attachment record: what the CLI must report for a file that came with the mail."""
+    rec = {"filename": filename} if filename is not None else {}
+    rec.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    rec.update(extra)
+    return rec
 
 
 # --- 1-4: how each client encodes -----------------------------------------------------------------------
@@ -129,7 +170,7 @@ def foxmail_long_gb18030_words():
 def outlook_gb2312_q_folded():
     doc = article_docx(A.ZHIYUAN_ZHANSHI, author="kx")
     subject, fn = "【三门峡职业技术学院科协】" + A.ZHIYUAN_ZHANSHI[0], "三门峡职业技术学院科协大学生科技创新成果展信息.docx"
-    folded = "\n ".join(words(fn, "gb2312", 14, mode="Q"))  # Q-words folded inside one quoted string
+    folded = "\n ".join(words(fn, "gb2312", max_bytes=14, mode="Q"))  # Q-words folded inside one quoted string
     mid = "000701db5c3a$8f2e6b40$ad8b41c0$@126.com"
     b1, b2 = "----=_NextPart_000_0007_01DB5C3A.8F2E6B40", "----=_NextPart_001_0008_01DB5C3A.8F2E6B40"
     html = ('<html xmlns:o="urn:schemas-microsoft-com:office:office"><head><meta http-equiv=Content-Type '
@@ -709,7 +750,7 @@ def check(name: str, eml: bytes, exp: dict) -> None:
             assert att["sha256"] in found, f"{name}: {att.get('filename')} not recoverable"
 
 
-def main(only: list[str]) -> None:
+def main(only: list[str], out: Path = HERE) -> None:
     unknown = set(only) - set(CASES)
     if unknown:
         sys.exit(f"unknown case(s): {', '.join(sorted(unknown))}")
@@ -718,10 +759,14 @@ def main(only: list[str]) -> None:
             continue
         eml, exp = build()
         check(name, eml, exp)
-        (HERE / f"{name}.eml").write_bytes(eml)
-        (HERE / f"{name}.json").write_text(json.dumps(exp, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        (out / f"{name}.eml").write_bytes(eml)
+        (out / f"{name}.json").write_text(json.dumps(exp, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"{name:36} {len(eml):>9} bytes")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    args = sys.argv[1:]
+    if args[:1] == ["--out"]:
+        main(args[2:], Path(args[1]))
+    else:
+        main(args)

@@ -9,28 +9,24 @@ delivered twice is the same message.
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import email.utils
 import functools
 import hashlib
-import io
-import struct
-import zipfile
-import zlib
 from collections.abc import Iterable, Sequence
 
-import docx
+from mailkit.files import Doc
+from mailkit.images import png
+from mailkit.mime import CRLF, CST, DOCX_CT, b64, head, word
+from mailkit.mime import multipart as _mime_multipart
 
-CRLF = b"\r\n"
-CST = dt.timezone(dt.timedelta(hours=8), "CST")
-DOCX_CT = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SUBMIT_ADDRESS = "smxskx@163.com"
 # Fixed timestamps keep the .docx zip and its core properties reproducible.
 _ZIP_DATE = (2026, 11, 2, 9, 30, 0)
 _DOC_DATE = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
 _TOPICS = ("开展“科普进社区”志愿服务活动", "举办青少年科技创新大赛", "组织农业实用技术培训",
            "召开2026年度学会工作推进会", "开展全国科普日主题活动", "深入乡村开展健康义诊")
+__all__ = ["CRLF", "CST", "DOCX_CT", "SUBMIT_ADDRESS", "encoded_word", "headers", "leaf", "multipart"]
 
 Header = tuple[str, str]
 
@@ -46,75 +42,42 @@ def title_of(n: int, unit: str = "卢氏县科协", index: int = 1) -> str:
 @functools.lru_cache(maxsize=256)
 def make_docx(title: str, paragraphs: tuple[str, ...]) -> bytes:
     """A Word document whose first paragraph is the title, made by python-docx, reproducible."""
-    document = docx.Document()
-    document.add_paragraph(title)
-    for text in paragraphs:
-        document.add_paragraph(text)
-    props = document.core_properties
-    props.author = props.last_modified_by = "信息员"
-    props.title = ""
-    props.created = props.modified = _DOC_DATE
-    props.revision = 1
-    buf = io.BytesIO()
-    document.save(buf)
-    # python-docx stamps zip members with the current time: rewrite them with a fixed one.
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            dst.writestr(zipfile.ZipInfo(info.filename, _ZIP_DATE), src.read(info.filename),
-                         compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+    doc = Doc()
+    for text in (title, *paragraphs):
+        doc.para(text)
+    return doc.save(author="信息员", created=_DOC_DATE, revision=1, zip_date=_ZIP_DATE)
 
 
 def make_png(seed: int, width: int = 24, height: int = 16) -> bytes:
     """A small RGB PNG (a colour band picture) whose pixels depend on seed."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    rows = bytearray()
-    for y in range(height):
-        rows.append(0)  # filter: none
-        for x in range(width):
-            rows += bytes(((seed * 37 + x * 9) % 256, (y * 15) % 256, (seed * 91 + x * y) % 256))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(bytes(rows), 9)) + chunk(b"IEND", b""))
+    return png(width, height, lambda x, y: ((seed * 37 + x * 9) % 256, (y * 15) % 256, (seed * 91 + x * y) % 256))
 
 
 # --- MIME by hand (the way Coremail writes it) -----------------------------------------
 
 def encoded_word(text: str, charset: str) -> str:
-    return f"=?{charset}?B?{base64.b64encode(text.encode(charset)).decode('ascii')}?="
+    return word(text, charset)
 
 
-def _b64_lines(data: bytes) -> bytes:
-    encoded = base64.b64encode(data)
-    return CRLF.join(encoded[i:i + 76] for i in range(0, len(encoded), 76))
+def headers(pairs: Iterable[Header]) -> bytes:
+    return head(*(f"{name}: {value}" for name, value in pairs))
 
 
-def _headers(pairs: Iterable[Header]) -> bytes:
-    return b"".join(f"{name}: {value}".encode("ascii") + CRLF for name, value in pairs)
-
-
-def _leaf(ctype: str, data: bytes, filename: str | None = None, charset: str | None = None) -> bytes:
+def leaf(ctype: str, data: bytes, filename: str | None = None, charset: str | None = None) -> bytes:
+    """A base64 part: an attachment named by a GBK encoded-word (name= and filename=), or text."""
     if filename is not None:
         name = encoded_word(filename, "GBK")
-        head = [("Content-Type", f'{ctype}; name="{name}"'),
+        part = [("Content-Type", f'{ctype}; name="{name}"'),
                 ("Content-Transfer-Encoding", "base64"),
                 ("Content-Disposition", f'attachment; filename="{name}"')]
     else:
-        head = [("Content-Type", f"{ctype}; charset={charset}"),
+        part = [("Content-Type", f"{ctype}; charset={charset}"),
                 ("Content-Transfer-Encoding", "base64")]
-    return _headers(head) + CRLF + _b64_lines(data) + CRLF
+    return headers(part) + CRLF + b64(data) + CRLF
 
 
-def _multipart(boundary: str, parts: Sequence[bytes]) -> bytes:
-    out = b"This is a multi-part message in MIME format." + CRLF + CRLF
-    for part in parts:
-        out += f"--{boundary}".encode() + CRLF + part + CRLF
-    return out + f"--{boundary}--".encode() + CRLF
+def multipart(boundary: str, parts: Sequence[bytes]) -> bytes:
+    return _mime_multipart(boundary, list(parts), preamble=b"This is a multi-part message in MIME format." + CRLF)
 
 
 def date_of(n: int) -> dt.datetime:
@@ -139,15 +102,15 @@ def make_mail(n: int, unit: str = "卢氏县科协", sender: str = "lsxkx@163.co
     body = (f"您好！\r\n    {unit}第{n}期信息报送，" + ("请见附件，" if doc_count else "正文如下：\r\n")
             + ("" if doc_count else f"{title_of(n, unit)}\r\n    " + _article(n, unit, 1)[0] + "\r\n")
             + "请审阅。\r\n\r\n联系人：张喆  电话：0398-1234567\r\n发自网易邮箱大师\r\n")
-    parts = [_leaf("text/plain", body.encode("gbk"), charset="GBK")]
+    parts = [leaf("text/plain", body.encode("gbk"), charset="GBK")]
     for index in range(1, doc_count + 1):
         data = make_docx(title_of(n, unit, index), _article(n, unit, index))
-        parts.append(_leaf(DOCX_CT, data, filename=f"{title_of(n, unit, index)[:12]}.docx"))
+        parts.append(leaf(DOCX_CT, data, filename=f"{title_of(n, unit, index)[:12]}.docx"))
     for index in range(1, photos + 1):
-        parts.append(_leaf("image/png", make_png(n * 10 + index), filename=f"活动照片{index}.png"))
+        parts.append(leaf("image/png", make_png(n * 10 + index), filename=f"活动照片{index}.png"))
     boundary = f"----=_Part_{n}_{hashlib.sha1(unit.encode()).hexdigest()[:8]}.1762130000000"
-    head: list[Header] = list(extra_headers or [])
-    head += [
+    top: list[Header] = list(extra_headers or [])
+    top += [
         ("Date", email.utils.format_datetime(date_of(n)) + " (CST)"),
         ("From", f"{encoded_word(unit, charset)} <{sender}>"),
         ("To", SUBMIT_ADDRESS),
@@ -157,9 +120,9 @@ def make_mail(n: int, unit: str = "卢氏县科协", sender: str = "lsxkx@163.co
         ("MIME-Version", "1.0"),
     ]
     if len(parts) == 1:
-        return _headers(head) + parts[0]
-    head.append(("Content-Type", f'multipart/mixed; boundary="{boundary}"'))
-    return _headers(head) + CRLF + _multipart(boundary, parts)
+        return headers(top) + parts[0]
+    top.append(("Content-Type", f'multipart/mixed; boundary="{boundary}"'))
+    return headers(top) + CRLF + multipart(boundary, parts)
 
 
 def _article(n: int, unit: str, index: int) -> tuple[str, ...]:
@@ -182,7 +145,7 @@ def received(hop: str, when: dt.datetime) -> Header:
 
 def make_auto_reply(n: int = 1, sender: str = "nxh@163.com") -> bytes:
     """An out-of-office answer marked the RFC 3834 way."""
-    head = [("Date", email.utils.format_datetime(date_of(n))),
+    top = [("Date", email.utils.format_datetime(date_of(n))),
             ("From", f"{encoded_word('市农学会', 'GBK')} <{sender}>"),
             ("To", SUBMIT_ADDRESS),
             ("Subject", encoded_word("自动回复：您的来信已收到", "GBK")),
@@ -190,7 +153,7 @@ def make_auto_reply(n: int = 1, sender: str = "nxh@163.com") -> bytes:
             ("Auto-Submitted", "auto-replied"),
             ("MIME-Version", "1.0")]
     body = "您好，我近期外出学习，邮件将于返回后尽快处理。".encode("gbk")
-    return _headers(head) + _leaf("text/plain", body, charset="GBK")
+    return headers(top) + leaf("text/plain", body, charset="GBK")
 
 
 def make_bounce(n: int = 1, original: bytes | None = None) -> bytes:
@@ -204,10 +167,10 @@ def make_bounce(n: int = 1, original: bytes | None = None) -> bytes:
               b"Final-Recipient: rfc822; nobody@example.invalid\r\n"
               b"Action: failed\r\nStatus: 5.1.1\r\n"
               b"Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n")
-    parts = [_leaf("text/plain", human, charset="GBK"),
-             _headers([("Content-Type", "message/delivery-status")]) + CRLF + status,
-             _headers([("Content-Type", "text/rfc822-headers")]) + CRLF + original]
-    head = [("Date", email.utils.format_datetime(date_of(n))),
+    parts = [leaf("text/plain", human, charset="GBK"),
+             headers([("Content-Type", "message/delivery-status")]) + CRLF + status,
+             headers([("Content-Type", "text/rfc822-headers")]) + CRLF + original]
+    top = [("Date", email.utils.format_datetime(date_of(n))),
             ("From", "MAILER-DAEMON@163.com"),
             ("To", SUBMIT_ADDRESS),
             ("Subject", encoded_word("系统退信", "GBK")),
@@ -215,4 +178,4 @@ def make_bounce(n: int = 1, original: bytes | None = None) -> bytes:
             ("Auto-Submitted", "auto-replied"),
             ("MIME-Version", "1.0"),
             ("Content-Type", f'multipart/report; report-type=delivery-status; boundary="{boundary}"')]
-    return _headers(head) + CRLF + _multipart(boundary, parts)
+    return headers(top) + CRLF + multipart(boundary, parts)
