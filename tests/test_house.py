@@ -113,3 +113,11 @@ def test_an_adoption_sheet_may_be_a_csv_file() -> None:
     data = "回执号,采用渠道,采用日期\nSMX-2024-09-0001,官网,2024-09-12\n".encode("gb18030")
     ((_, grid),) = [g for g in grids("采用登记.csv", data) if sheet._COLUMNS.find_header(g[1], sheet._is_header)][:1]
     assert grid[1][:2] == ["SMX-2024-09-0001", "官网"]
+
+
+def test_the_example_shows_the_seed_defaults_as_the_code_has_them() -> None:
+    """The seed's unit types and category rules are the code's defaults (config.py) and are shown
+    in config.example.toml for the admin to edit: the two must not drift apart."""
+    example = config_mod.load(ROOT / "config.example.toml")
+    assert example.unit_types == config_mod.SANMENXIA_TYPES
+    assert example.categories == config_mod.DEFAULT_CATEGORIES
