@@ -143,7 +143,7 @@ def test_pathological_bodies_of_a_megabyte_parse_within_the_deadline(tmp_path: P
     mails = [mail(n, html=body) for n, body in enumerate(bodies.values())] + [make_mail(1)]
     pipeline = make_pipeline(tmp_path, parse_timeout_seconds=60)
     results = ingest_pass(pipeline, mails)
-    for (what, _), (row, subs) in zip(bodies.items(), results, strict=True):
+    for (what, _), (row, subs) in zip(bodies.items(), results[:-1], strict=True):  # the last: a plain mail
         assert (what, row.disposition, row.reason) == (what, "submission", None)
         assert subs[0].text.startswith("这是正文开头。"), what
     assert [link["filename"] for link in results[4][1][0].links] == ["附件.zip"]

@@ -201,21 +201,11 @@ def adoptions_group() -> None:
 @click.pass_obj
 def adoptions_import(app: App, file: Path, dry_run: bool, by: str | None) -> None:
     """Import adoptions from an .xlsx sheet (编号/回执号 or 标题+单位, 采用渠道, 采用日期); all rows or none."""
+    from mailbridge.commands.sheets import import_rows
     from mailbridge.review.sheet import import_sheet
 
-    with app.db.sessions() as s:
-        result = import_sheet(s, app.config, file.name, file.read_bytes(), _actor(by))
-        if result.errors or dry_run:
-            s.rollback()
-        else:
-            s.commit()
-    click.echo(f"adoptions: {file.name}: {result.rows} row(s)")
-    for line in result.lines:
-        click.echo(f"  {line}")
-    for error in result.errors:
-        click.echo(f"  error  {error}", err=True)
-    if result.errors:
-        raise ConfigError(f"{len(result.errors)} row(s) have errors; nothing was imported. Fix them and import again.")
+    result = import_rows(app, "adoptions", file, dry_run,
+                         lambda s: import_sheet(s, app.config, file.name, file.read_bytes(), _actor(by)))
     click.echo(f"dry run: nothing was changed ({result.new} adoption(s) would be recorded)" if dry_run
                else f"{result.new} adoption(s) recorded, {result.known} already known")
 

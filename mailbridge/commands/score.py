@@ -173,23 +173,12 @@ def scores_add(app: App, unit: str, what: str, points: float | None, on: str | N
 def scores_import(app: App, file: Path, dry_run: bool, by: str | None) -> None:
     """Import entries from an .xlsx sheet (单位, 项目, 分值, 日期, 说明, 依据, 处理); all rows or none."""
     from mailbridge.commands.review import _actor
+    from mailbridge.commands.sheets import import_rows
     from mailbridge.score.entries import import_sheet
     from mailbridge.score.profile import load_profile
 
     profile = load_profile(app.config)
-    with app.db.sessions() as s:
-        result = import_sheet(s, app.config, profile, file, _actor(by))
-        if result.errors or dry_run:
-            s.rollback()
-        else:
-            s.commit()
-    click.echo(f"scores: {file.name}: {result.rows} row(s)")
-    for line in result.lines:
-        click.echo(f"  {line}")
-    for error in result.errors:
-        click.echo(f"  error  {error}", err=True)
-    if result.errors:
-        raise ConfigError(f"{len(result.errors)} row(s) have errors; nothing was imported. Fix them and import again.")
+    result = import_rows(app, "scores", file, dry_run, lambda s: import_sheet(s, app.config, profile, file, _actor(by)))
     click.echo("dry run: nothing was changed" if dry_run else f"{len(result.lines)} entr(ies) recorded")
 
 

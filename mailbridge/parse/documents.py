@@ -346,13 +346,15 @@ def _binary_office(suffix: str, data: bytes) -> DocText:
         if tried.paragraphs or tried.title:
             return tried
     office = shutil.which("soffice") or shutil.which("libreoffice")
-    if office and not _office_signature(data):
-        # LibreOffice imports anything it does not recognise as plain text: random bytes named
-        # .doc would come back as an "article" of mojibake.
-        return DocText(flags={"no_text", "unreadable"}, problem="the file is damaged (not a Word, WPS or RTF document)")
-    if office:
+    # LibreOffice imports anything it does not recognise as plain text: random bytes named .doc
+    # would come back as an "article" of mojibake. It gets only what looks like an office file.
+    if office and _office_signature(data):
         return _soffice_text(office, suffix, data)
-    return tried or DocText(flags={"no_text"}, problem="no tool on this server reads this format; the file is kept")
+    if tried:
+        return tried
+    if office:
+        return DocText(flags={"no_text", "unreadable"}, problem="the file is damaged (not a Word, WPS or RTF document)")
+    return DocText(flags={"no_text"}, problem="no tool on this server reads this format; the file is kept")
 
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word 97-2003 and WPS binaries (OLE compound file)
