@@ -33,9 +33,12 @@ def _here_or_moved(same_message_id: ColumnElement[bool]) -> CompoundSelect:
     """The row at this location, and rows of the same message under an older UIDVALIDITY: one round
     trip, each half on its own index (location, sha256)."""
     columns = (_M.c.id, _M.c.uidvalidity, _M.c.uid)
-    where = (_M.c.mailbox == bindparam("mailbox"), _M.c.folder == bindparam("folder"))
-    here = select(*columns).where(*where, _M.c.uidvalidity == bindparam("uidvalidity"), _M.c.uid == bindparam("uid"))
-    moved = select(*columns).where(*where, _M.c.uidvalidity != bindparam("uidvalidity"),
+    here = select(*columns).where(_M.c.mailbox == bindparam("mailbox"), _M.c.folder == bindparam("folder"),
+                                  _M.c.uidvalidity == bindparam("uidvalidity"), _M.c.uid == bindparam("uid"))
+    # `mailbox || ''` keeps the location index out of this half: without statistics SQLite may
+    # otherwise walk the folder's every row by (mailbox, folder) instead of the one sha256.
+    moved = select(*columns).where(_M.c.mailbox.concat("") == bindparam("mailbox"), _M.c.folder == bindparam("folder"),
+                                   _M.c.uidvalidity != bindparam("uidvalidity"),
                                    _M.c.sha256 == bindparam("sha256"), same_message_id)
     return here.union_all(moved)
 
