@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -141,6 +142,7 @@ class PostgresBooks(SqliteBooks):
         from support.postgres import Postgres
 
         super().__init__(work)
+        self._conn: Any = None
         self.server = Postgres(durable=True)  # commits fsync'd as deployed: the ingest figures mean something
         try:
             self.server.start()
@@ -154,12 +156,15 @@ class PostgresBooks(SqliteBooks):
         return self.server.create_database(prefix=f"{name.replace('-', '_')}_")
 
     def query(self, sql: str, *args: object) -> list[tuple]:
-        import psycopg
-        from support.postgres import HOST, SUPERUSER
+        # One connection for the whole run: a backend started per poll would end inside a timed
+        # operation and count as its server CPU.
+        if self._conn is None:
+            import psycopg
+            from support.postgres import HOST, SUPERUSER
 
-        with psycopg.connect(host=HOST, port=self.server.port, user=SUPERUSER, dbname="postgres",
-                             autocommit=True) as conn:
-            return conn.execute(sql, args).fetchall()
+            self._conn = psycopg.connect(host=HOST, port=self.server.port, user=SUPERUSER, dbname="postgres",
+                                         autocommit=True)
+        return self._conn.execute(sql, args).fetchall()
 
     def after_build(self, db: Database) -> None:
         # build() writes explicit ids, which PostgreSQL's sequences do not see: without this the
@@ -197,7 +202,11 @@ class PostgresBooks(SqliteBooks):
         return f"PostgreSQL {version} (default durability, tests/support/postgres.py)"
 
     def close(self) -> None:
-        self.server.close()
+        try:
+            if self._conn is not None:
+                self._conn.close()
+        finally:
+            self.server.close()
 
 
 BOOKS = {"sqlite": SqliteBooks, "postgresql": PostgresBooks}
