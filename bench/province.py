@@ -5,6 +5,7 @@
     python bench/province.py --sizes 100000   # one size
     python bench/province.py --quick          # a smoke run on tiny sizes (seconds; figures meaningless)
     python bench/province.py --json figures.json --keep --workdir /tmp/prov
+    python bench/province.py --db postgresql  # the same on a private PostgreSQL (tests/support/postgres.py)
 
 For each size a ledger is built deterministically (`--seed`) through the project's models: 2,000
 units with 3,336 addresses, the submissions of 2025 (three years, 2023-2025, above 100k) with a
@@ -19,6 +20,15 @@ on an empty ledger too: the seconds per mail must not grow with the history.
 Also measured: one mail imported while `scorecard --year` runs (a read must not hold up a write).
 Prints a Markdown table; wall times move with the machine's other work (load average shown), so
 each operation's CPU time (user + system, its children included) is shown beside it.
+
+With `--db postgresql` the ledgers are databases (one per size) on a private PostgreSQL cluster
+started for the run (initdb in a temp folder, a free port on 127.0.0.1, the test suite's server:
+tests/support/postgres.py, but with the server's default durability, fsync on, where the tests
+turn it off) and stopped at the end, also on an error or Ctrl-C. The ledger is built
+by the same code; then the id sequences are moved past the ids written and `VACUUM ANALYZE` runs
+(what autovacuum would do soon after, but not in the middle of a timed operation). The server's
+CPU time is measured apart (the backends the operation's connections ran, as the postmaster reaps
+them) and shown as "+ N server".
 """
 from __future__ import annotations
 
@@ -27,12 +37,14 @@ import datetime as dt
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -41,13 +53,14 @@ sys.path.insert(0, str(HERE))
 
 import ingest  # its launcher measures peak RSS right
 from support.mailfactory import make_mail
-from sqlalchemy import insert, update
+from sqlalchemy import Integer, insert, make_url, text, update
 
 from mailbridge.ledger.db import Database, ensure_schema
 from mailbridge.ledger.models import (
     Address,
     Adoption,
     Attachment,
+    Base,
     Message,
     Officer,
     Outgoing,
@@ -64,7 +77,7 @@ SENTENCES = ("县科协组织开展科普进社区活动，", "发放宣传资�
 RECEIPT = b"x" * 4400  # a receipt's stored bytes (401 MB / 91,116 in the issue)
 CONFIG = """\
 [database]
-url = "sqlite:///{db}"
+url = "{url}"
 [storage]
 dir = "{store}"
 [smtp]
@@ -87,11 +100,123 @@ def months_of(years: list[int]) -> list[tuple[str, float]]:
     return [(f"{y}-{m:02d}", 0.085 if m == 6 else 0.915 / 11) for y in years for m in range(1, 13)]
 
 
-def build(path: Path, submissions: int, units: int, addresses: int, seed: int) -> dict:
-    """The ledger at `path`; returns what was written (counts, seconds)."""
+class SqliteBooks:
+    """Ledgers as SQLite files in the work dir (the default)."""
+
+    kind = "sqlite"
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+
+    def create(self, name: str) -> str:
+        return f"sqlite:///{self.work / name}.db"
+
+    def after_build(self, db: Database) -> None:
+        """Nothing: the SQLite figures are those of the ledger as written."""
+
+    def size_mb(self, url: str) -> float:
+        return Path(make_url(url).database or "").stat().st_size / 2**20
+
+    def opened(self, pid: int, url: str) -> bool:
+        """Process `pid` has opened the ledger (its -shm is mapped)."""
+        return _maps(pid, ".db-shm")
+
+    def server_cpu(self, url: str) -> float:
+        return 0.0  # no server: the queries run inside the measured process
+
+    def describe(self) -> str:
+        import sqlite3
+
+        return f"SQLite {sqlite3.sqlite_version}"
+
+    def close(self) -> None:
+        pass
+
+
+class PostgresBooks(SqliteBooks):
+    """Ledgers as databases on a private PostgreSQL cluster, stopped and removed by `close()`."""
+
+    kind = "postgresql"
+
+    def __init__(self, work: Path) -> None:
+        from support.postgres import Postgres
+
+        super().__init__(work)
+        self._conn: Any = None
+        self.server = Postgres(durable=True)  # commits fsync'd as deployed: the ingest figures mean something
+        try:
+            self.server.start()
+        except BaseException:
+            self.server.close()
+            raise
+        self.postmaster = int((self.server.data / "postmaster.pid").read_text().split()[0])
+        print(f"PostgreSQL cluster {self.server.root} on port {self.server.port} (removed at the end)", flush=True)
+
+    def create(self, name: str) -> str:
+        return self.server.create_database(prefix=f"{name.replace('-', '_')}_")
+
+    def query(self, sql: str, *args: object) -> list[tuple]:
+        # One connection for the whole run: a backend started per poll would end inside a timed
+        # operation and count as its server CPU.
+        if self._conn is None:
+            import psycopg
+            from support.postgres import HOST, SUPERUSER
+
+            self._conn = psycopg.connect(host=HOST, port=self.server.port, user=SUPERUSER, dbname="postgres",
+                                         autocommit=True)
+        return self._conn.execute(sql, args).fetchall()
+
+    def after_build(self, db: Database) -> None:
+        # build() writes explicit ids, which PostgreSQL's sequences do not see: without this the
+        # first row mailbridge inserts would take id 1 again (SQLite picks max(rowid) + 1 itself).
+        with db.session() as s:
+            for table in Base.metadata.sorted_tables:
+                column = table.columns.get("id")
+                if column is None or not column.primary_key or not isinstance(column.type, Integer):
+                    continue
+                s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                               f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)"))
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+
+    def size_mb(self, url: str) -> float:
+        [(size,)] = self.query("SELECT pg_database_size(%s)", make_url(url).database)
+        return size / 2**20
+
+    def opened(self, pid: int, url: str) -> bool:
+        """A connection to the ledger's database is open (nothing else connects to it meanwhile)."""
+        return bool(self.query("SELECT 1 FROM pg_stat_activity WHERE datname = %s", make_url(url).database))
+
+    def server_cpu(self, url: str) -> float:
+        """CPU seconds of the backends that have ended so far: the postmaster's reaped children
+        (/proc/PID/stat cutime + cstime). Waits until no connection to `url` is left, so the
+        backends of an operation that just ended are counted (each exits when its client does)."""
+        deadline = time.monotonic() + 30
+        while self.opened(0, url) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        fields = Path(f"/proc/{self.postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # fields 16, 17 of proc(5)
+
+    def describe(self) -> str:
+        [(version,)] = self.query("SHOW server_version")
+        return f"PostgreSQL {version} (default durability, tests/support/postgres.py)"
+
+    def close(self) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.close()
+        finally:
+            self.server.close()
+
+
+BOOKS = {"sqlite": SqliteBooks, "postgresql": PostgresBooks}
+
+
+def build(books: SqliteBooks, url: str, submissions: int, units: int, addresses: int, seed: int) -> dict:
+    """The ledger at `url`; returns what was written (counts, seconds)."""
     rng = random.Random(seed)
     started = time.perf_counter()
-    db = Database(f"sqlite:///{path}")
+    db = Database(url)
     ensure_schema(db.engine)
     years = [2025] if submissions <= 120_000 else [2023, 2024, 2025]
     months = months_of(years)
@@ -181,10 +306,11 @@ def build(path: Path, submissions: int, units: int, addresses: int, seed: int) -
         for start in range(0, len(superseded), 500):
             s.execute(update(Submission).where(Submission.id.in_(superseded[start:start + 500]))
                       .values(status="superseded"))
+    books.after_build(db)
     db.dispose()
     counts.update(messages=msg_id, submissions=sub_id, attachments=att_id)
     counts["seconds"] = round(time.perf_counter() - started, 1)
-    counts["db_mb"] = round(path.stat().st_size / 2**20)
+    counts["db_mb"] = round(books.size_mb(url))
     return counts
 
 
@@ -204,41 +330,48 @@ def roster_mails(folder: Path, count: int, units: int, start: int) -> Path:
 
 
 class Bench:
-    def __init__(self, work: Path, repeat: int) -> None:
+    def __init__(self, work: Path, repeat: int, books: SqliteBooks) -> None:
         self.work = work
         self.repeat = repeat
+        self.books = books
+        self.urls: dict[Path, str] = {}
 
-    def config(self, name: str, db: Path) -> Path:
+    def config(self, name: str, url: str) -> Path:
         where = self.work / name
         where.mkdir(parents=True, exist_ok=True)
         cfg = where / "config.toml"
-        cfg.write_text(CONFIG.format(db=db, store=where / "store", outbox=where / "outbox"), encoding="utf-8")
+        cfg.write_text(CONFIG.format(url=url, store=where / "store", outbox=where / "outbox"), encoding="utf-8")
+        self.urls[cfg] = url
         return cfg
 
     def run(self, cfg: Path, *args: str, repeat: int | None = None) -> dict:
-        """Wall seconds and peak RSS (MB) of `mailbridge ARGS`: the median of up to `repeat` runs
-        (one only when the first takes 10 s or more)."""
+        """Wall seconds, peak RSS (MB), CPU seconds (the process's, the server's) of `mailbridge
+        ARGS`: the median of up to `repeat` runs (one only when the first takes 10 s or more)."""
         runs = []
         for i in range(repeat or self.repeat):
             out = cfg.parent / f"out-{args[0]}-{i}.txt"
+            server_before = self.books.server_cpu(self.urls[cfg])
             wall, rc, usage = ingest.mailbridge(cfg, *args, out=out)
             if rc != 0:
                 raise SystemExit(f"mailbridge {' '.join(args)} exited {rc}:\n{out.read_text(errors='replace')[-2000:]}")
             runs.append((wall, usage.maxrss_kb / 1024 if usage else float("nan"),
-                         usage.utime + usage.stime if usage else float("nan")))
+                         usage.utime + usage.stime if usage else float("nan"),
+                         self.books.server_cpu(self.urls[cfg]) - server_before))
             if wall >= 10:
                 break
         return {"s": statistics.median(r[0] for r in runs), "mb": statistics.median(r[1] for r in runs),
-                "cpu": statistics.median(r[2] for r in runs), "runs": len(runs), "out_bytes": out.stat().st_size}
+                "cpu": statistics.median(r[2] for r in runs), "server_cpu": statistics.median(r[3] for r in runs),
+                "runs": len(runs), "out_bytes": out.stat().st_size}
 
     def write_during_read(self, cfg: Path, mail: Path) -> dict:
         """Import one mail while `scorecard --year 2025` runs: the import's wall time."""
         env = dict(os.environ)
         reader = subprocess.Popen([sys.executable, "-m", "mailbridge", "-c", str(cfg), "scorecard", "--year", "2025",
                                    "--json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-        # Readiness: the reader is past start-up once it has opened the ledger (its -shm mapped).
+        # Readiness: the reader is past start-up once it has opened the ledger (SQLite: its -shm
+        # mapped; PostgreSQL: its connection open).
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _maps(reader.pid, ".db-shm"):
+        while time.monotonic() < deadline and not self.books.opened(reader.pid, self.urls[cfg]):
             time.sleep(0.01)
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "mailbridge", "-c", str(cfg), "import", str(mail)],
@@ -277,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per operation under 10 s (the median is shown)")
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one run each: a smoke run")
+    ap.add_argument("--db", choices=sorted(BOOKS), default="sqlite",
+                    help="where the ledgers live: SQLite files, or a private PostgreSQL cluster started for the run")
     ap.add_argument("--workdir", type=Path)
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--json", type=Path, metavar="FILE")
@@ -286,31 +421,13 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(x) for x in args.sizes.split(",")]
     work = args.workdir or Path(tempfile.mkdtemp(prefix="mb-province-"))
     work.mkdir(parents=True, exist_ok=True)
-    bench = Bench(work, args.repeat)
-    print(f"load average at start: {os.getloadavg()[0]:.1f}; work dir {work}", flush=True)
-    results: dict = {"sizes": {}, "load_start": os.getloadavg()}
-    empty = work / "empty.db"
-    build(empty, 0, args.units, args.addresses, args.seed)
-    mails = roster_mails(work / "mails", args.mails, args.units, start=1)
-    one = roster_mails(work / "one", 1, args.units, start=90_000)
-    ingest_empty = bench.run(bench.config("empty", empty), "import", "--receipts", str(mails), repeat=1)
-    results["ingest_empty"] = dict(ingest_empty, per_mail_ms=1000 * ingest_empty["s"] / max(args.mails, 1))
-    for size in sizes:
-        db = work / f"ledger-{size}.db"
-        print(f"building {size:,} submissions ...", flush=True)
-        built = build(db, size, args.units, args.addresses, args.seed)
-        print(f"  {built}", flush=True)
-        cfg = bench.config(f"run-{size}", db)
-        figures: dict = {"built": built}
-        for label, op in OPERATIONS:
-            figures[label] = bench.run(cfg, *op)
-            print(f"  {label}: {figures[label]['s']:.2f} s ({figures[label]['cpu']:.2f} s CPU), "
-                  f"{figures[label]['mb']:.0f} MB", flush=True)
-        figures["import 1 mail during scorecard --year"] = bench.write_during_read(cfg, one)
-        imported = bench.run(cfg, "import", "--receipts", str(mails), repeat=1)
-        figures["ingest"] = dict(imported, per_mail_ms=1000 * imported["s"] / max(args.mails, 1))
-        results["sizes"][size] = figures
-    results["load_end"] = os.getloadavg()
+    # SIGTERM ends the run like Ctrl-C does, through the finally below: the cluster is stopped.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    books = BOOKS[args.db](work)
+    try:
+        results = measure(Bench(work, args.repeat, books), args, sizes)
+    finally:
+        books.close()
     print(table(results, sizes, args.mails))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
@@ -321,25 +438,66 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def measure(bench: Bench, args: argparse.Namespace, sizes: list[int]) -> dict:
+    books, work = bench.books, bench.work
+    print(f"load average at start: {os.getloadavg()[0]:.1f}; {books.describe()}; work dir {work}", flush=True)
+    results: dict = {"db": books.kind, "server": books.describe(), "sizes": {}, "load_start": os.getloadavg()}
+    empty = books.create("empty")
+    build(books, empty, 0, args.units, args.addresses, args.seed)
+    mails = roster_mails(work / "mails", args.mails, args.units, start=1)
+    one = roster_mails(work / "one", 1, args.units, start=90_000)
+    ingest_empty = bench.run(bench.config("empty", empty), "import", "--receipts", str(mails), repeat=1)
+    results["ingest_empty"] = dict(ingest_empty, per_mail_ms=1000 * ingest_empty["s"] / max(args.mails, 1))
+    for size in sizes:
+        db = books.create(f"ledger-{size}")
+        print(f"building {size:,} submissions ...", flush=True)
+        built = build(books, db, size, args.units, args.addresses, args.seed)
+        print(f"  {built}", flush=True)
+        cfg = bench.config(f"run-{size}", db)
+        figures: dict = {"built": built}
+        for label, op in OPERATIONS:
+            figures[label] = bench.run(cfg, *op)
+            print(f"  {label}: {figures[label]['s']:.2f} s ({cpu(figures[label])}), "
+                  f"{figures[label]['mb']:.0f} MB", flush=True)
+        figures["import 1 mail during scorecard --year"] = bench.write_during_read(cfg, one)
+        imported = bench.run(cfg, "import", "--receipts", str(mails), repeat=1)
+        figures["ingest"] = dict(imported, per_mail_ms=1000 * imported["s"] / max(args.mails, 1))
+        results["sizes"][size] = figures
+    results["load_end"] = os.getloadavg()
+    return results
+
+
+def cpu(figure: dict, per: int | None = None) -> str:
+    """CPU seconds of mailbridge and of the database server if any (ms per item given `per`)."""
+    def show(seconds: float) -> str:
+        return f"{seconds:.2f}" if per is None else f"{1000 * seconds / max(per, 1):.1f} ms"
+
+    shown = f"{show(figure['cpu'])} CPU"
+    if figure.get("server_cpu"):
+        shown += f" + {show(figure['server_cpu'])} server"
+    return shown
+
+
 def table(results: dict, sizes: list[int], mails: int) -> str:
     head = "| operation | " + " | ".join(f"{s:,} submissions" for s in sizes) + " |"
     lines = [head, "|---|" + "---|" * len(sizes)]
     for label, _ in OPERATIONS:
         lines.append(f"| `{label}` | " + " | ".join(
-            f"{results['sizes'][s][label]['s']:.2f} s ({results['sizes'][s][label]['cpu']:.2f} CPU), "
+            f"{results['sizes'][s][label]['s']:.2f} s ({cpu(results['sizes'][s][label])}), "
             f"{results['sizes'][s][label]['mb']:.0f} MB" for s in sizes) + " |")
     key = "import 1 mail during scorecard --year"
     lines.append(f"| {key} | " + " | ".join(f"{results['sizes'][s][key]['s']:.2f} s" for s in sizes) + " |")
     lines.append(f"| {mails} mails with receipts (empty db: {results['ingest_empty']['s']:.1f} s, "
                  f"{results['ingest_empty']['per_mail_ms']:.1f} ms/mail, "
-                 f"{1000 * results['ingest_empty']['cpu'] / max(mails, 1):.1f} ms CPU) | " + " | ".join(
+                 f"{cpu(results['ingest_empty'], mails)}) | " + " | ".join(
                      f"{results['sizes'][s]['ingest']['s']:.1f} s, {results['sizes'][s]['ingest']['per_mail_ms']:.1f} ms/mail "
-                     f"({1000 * results['sizes'][s]['ingest']['cpu'] / max(mails, 1):.1f} ms CPU), "
+                     f"({cpu(results['sizes'][s]['ingest'], mails)}), "
                      f"{results['sizes'][s]['ingest']['mb']:.0f} MB" for s in sizes) + " |")
     lines.append("| ledger (built in) | " + " | ".join(
         f"{results['sizes'][s]['built']['db_mb']} MB ({results['sizes'][s]['built']['seconds']} s)" for s in sizes) + " |")
     start, end = results["load_start"], results["load_end"]
-    lines.append(f"\nload average: start {start[0]:.1f}, end {end[0]:.1f} (2 cores)")
+    lines.append(f"\n{results['server']}; load average: start {start[0]:.1f}, end {end[0]:.1f} "
+                 f"({os.cpu_count()} cores)")
     return "\n".join(lines)
 
 

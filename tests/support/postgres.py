@@ -41,7 +41,8 @@ def _free_port() -> int:
 class Postgres:
     """One cluster; `create_database()` gives each test an empty database of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable  # True: the server's own fsync defaults, as deployed (bench/province.py)
         bindir = bin_dir()
         if bindir is None or not (bindir / "initdb").exists():
             raise FileNotFoundError("PostgreSQL server binaries (initdb, pg_ctl) not found")
@@ -76,8 +77,9 @@ class Postgres:
     def start(self) -> None:
         # -w waits until the server accepts connections (pg_ctl polls it): readiness, not a sleep.
         # Durability off: a test cluster that dies is thrown away anyway.
-        options = (f"-h {HOST} -p {self.port} -k {self.sockets} -c fsync=off -c synchronous_commit=off "
-                   "-c full_page_writes=off -c max_connections=300")
+        options = f"-h {HOST} -p {self.port} -k {self.sockets} -c max_connections=300"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._cmd("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
 
     def stop(self) -> None:
