@@ -25,8 +25,11 @@ log = logging.getLogger(__name__)
 # key costs several times what running it does.
 _M, _A = Message.__table__, Attachment.__table__
 _RECORD = insert(_M)
+# `mailbox || ''` keeps the location index out of the lookups by sha256: without statistics SQLite
+# may otherwise walk every row of the folder by (mailbox, folder) instead of reading the one sha256.
 _FIND_IMPORT = select(_M.c.id).where(
-    _M.c.mailbox == bindparam("mailbox"), _M.c.folder == bindparam("folder"), _M.c.sha256 == bindparam("sha256"))
+    _M.c.mailbox.concat("") == bindparam("mailbox"), _M.c.folder == bindparam("folder"),
+    _M.c.sha256 == bindparam("sha256"))
 
 
 def _here_or_moved(same_message_id: ColumnElement[bool]) -> CompoundSelect:
@@ -35,8 +38,7 @@ def _here_or_moved(same_message_id: ColumnElement[bool]) -> CompoundSelect:
     columns = (_M.c.id, _M.c.uidvalidity, _M.c.uid)
     here = select(*columns).where(_M.c.mailbox == bindparam("mailbox"), _M.c.folder == bindparam("folder"),
                                   _M.c.uidvalidity == bindparam("uidvalidity"), _M.c.uid == bindparam("uid"))
-    # `mailbox || ''` keeps the location index out of this half: without statistics SQLite may
-    # otherwise walk the folder's every row by (mailbox, folder) instead of the one sha256.
+    # The moved half reads by sha256 (`mailbox || ''`: see _FIND_IMPORT).
     moved = select(*columns).where(_M.c.mailbox.concat("") == bindparam("mailbox"), _M.c.folder == bindparam("folder"),
                                    _M.c.uidvalidity != bindparam("uidvalidity"),
                                    _M.c.sha256 == bindparam("sha256"), same_message_id)
