@@ -4,13 +4,13 @@ for a 12-unit and a 47-unit month. One soffice run converts all four files (~10 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from support.fixtures import missing
 from months import system_month
 
 from mailbridge.config import Config, ScoringConfig
@@ -24,11 +24,10 @@ SIZES = (12, 47)
 
 def _need(tool: str) -> str:
     found = shutil.which(tool)
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail(f"{tool} is missing: CI must render the documents (make test-deps installs it)", pytrace=False)
-    pytest.skip(f"{tool} is missing (make test-deps installs LibreOffice and poppler-utils)")
+    if not found:
+        missing(f"{tool} is missing (make test-deps installs LibreOffice and poppler-utils)",
+                f"{tool} is missing: CI must render the documents (make test-deps installs it)")
+    return found
 
 
 @pytest.fixture(scope="module")

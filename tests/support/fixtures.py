@@ -1,6 +1,7 @@
 """Pytest fixtures: a real Dovecot IMAP server, fresh accounts on it, and a NetEase-like proxy."""
 from __future__ import annotations
 
+
 import datetime as dt
 import inspect
 import itertools
@@ -9,6 +10,7 @@ import secrets
 import types
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 from collections.abc import Iterator, Sequence
 
 import pytest
@@ -22,24 +24,23 @@ from .unsafe_proxy import UnsafeLoginProxy
 _user_numbers = itertools.count(1)
 
 
-def require_dovecot() -> None:
-    """Skip when dovecot is not installed, but fail on CI where a skip would hide it."""
-    if Dovecot.available():
-        return
-    reason = "dovecot is not installed (apt-get install dovecot-imapd)"
+def missing(reason: str, on_ci: str) -> NoReturn:
+    """A test's server or data is missing: skip here, but fail on CI, where a skip would hide it."""
     if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the IMAP tests", pytrace=False)
+        pytest.fail(on_ci, pytrace=False)
     pytest.skip(reason)
+
+
+def require_dovecot() -> None:
+    if not Dovecot.available():
+        reason = "dovecot is not installed (apt-get install dovecot-imapd)"
+        missing(reason, f"{reason}; CI must run the IMAP tests")
 
 
 def require_postgres() -> None:
-    """Skip when the PostgreSQL server binaries are missing, but fail on CI where a skip would hide it."""
-    if Postgres.available():
-        return
-    reason = "the PostgreSQL server is not installed (apt-get install postgresql)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the PostgreSQL tests", pytrace=False)
-    pytest.skip(reason)
+    if not Postgres.available():
+        reason = "the PostgreSQL server is not installed (apt-get install postgresql)"
+        missing(reason, f"{reason}; CI must run the PostgreSQL tests")
 
 
 # --- which database: `--db=sqlite|postgresql` -----------------------------------------------------
@@ -182,12 +183,11 @@ SHARED = Path(__file__).resolve().parents[3] / "shared"  # beside the repository
 
 
 def require_shared(path: Path) -> Path:
-    """A folder of ../shared (the corpus): skip when it is missing, but fail on CI where a skip would hide it."""
-    if path.is_dir():
-        return path
-    if os.environ.get("CI"):
-        pytest.fail(f"{path} is missing: CI must run the shared corpus", pytrace=False)
-    pytest.skip(f"{path} is missing (shared/ sits beside the repository in the workplace and on CI)")
+    """A folder of ../shared (the corpus), or `missing`."""
+    if not path.is_dir():
+        missing(f"{path} is missing (shared/ sits beside the repository in the workplace and on CI)",
+                f"{path} is missing: CI must run the shared corpus")
+    return path
 
 
 @dataclass
