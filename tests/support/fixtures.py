@@ -1,7 +1,6 @@
 """Pytest fixtures: a real Dovecot IMAP server, fresh accounts on it, and a NetEase-like proxy."""
 from __future__ import annotations
 
-
 import datetime as dt
 import inspect
 import itertools
