@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from support.daemon import Daemon
 from support.dovecot import Dovecot
 from support.smtp import SmtpServer
 
@@ -42,3 +43,9 @@ def _servers_only_under_their_marker(request: pytest.FixtureRequest,
     if request.node.get_closest_marker("smtp") is None:
         monkeypatch.setattr(SmtpServer, "__init__", refuse("smtp"))
     yield
+
+
+@pytest.fixture(autouse=True)
+def _no_daemon_outlives_its_test() -> Iterator[None]:
+    yield
+    Daemon.leftovers()

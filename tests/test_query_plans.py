@@ -9,6 +9,7 @@ ANALYZEd), once after `keep_statistics`.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -168,3 +169,37 @@ def test_roster_match_and_daily_flood_cap_use_their_indexes(db: Database) -> Non
 def test_outbox_claim_reads_what_waits_not_what_was_sent(db: Database) -> None:
     sender = Sender(Config(), db)
     check(db, lambda: sender._claim("test", False, after=0), "ix_outbox_")
+
+
+def test_refreshing_statistics_holds_the_write_lock_from_its_first_step(tmp_path: Path) -> None:
+    """The daemon's upkeep runs beside a poller. Had a poller's commit fallen between the upkeep's
+    read and its write, the upkeep failed at once ("database is locked": a CI run's daemon stopped
+    on it). Here the poller tries to commit between every step of every statement it runs."""
+    db = Database(f"sqlite:///{tmp_path / 'mb.db'}")
+    ensure_schema(db.engine)
+    db.engine.dispose()
+    poller = sqlite3.connect(tmp_path / "mb.db", isolation_level=None, timeout=0)
+    poller.execute("CREATE TABLE polled (n INTEGER)")
+    tries: list[str] = []
+
+    def poller_commits() -> int:  # called between the steps of a statement, on the upkeep's thread
+        try:
+            poller.execute("INSERT INTO polled VALUES (1)")
+            tries.append("committed")
+        except sqlite3.OperationalError as exc:
+            tries.append(str(exc))
+        return 0
+
+    @event.listens_for(db.engine, "connect")
+    def watch(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        def arm(sql: str) -> None:  # from the upkeep's first statement on, to its COMMIT
+            if sql.startswith(("PRAGMA", "ANALYZE")):
+                dbapi_conn.set_progress_handler(poller_commits, 1)
+            elif sql == "COMMIT":
+                dbapi_conn.set_progress_handler(None, 0)
+        dbapi_conn.set_trace_callback(arm)
+
+    keep_statistics(db.engine)
+    assert tries and set(tries) == {"database is locked"}
+    poller.close()
+    db.dispose()

@@ -169,15 +169,19 @@ def keep_statistics(engine: Engine) -> None:
     few hundred milliseconds on a gigabyte-sized ledger (sqlite.org/lang_analyze.html "Approximate
     ANALYZE"). Run after an upgrade and every few hours by the daemon; PostgreSQL's autovacuum
     does its own.
+
+    In a transaction of its own, begun IMMEDIATE (`_sqlite_begin`), so it holds the write lock
+    from its first step: a statement that reads a snapshot and only then asks for the lock (as
+    `PRAGMA optimize` in autocommit did) fails at once with "database is locked" when a poller
+    commits in between (SQLITE_BUSY_SNAPSHOT; busy_timeout cannot help a stale snapshot). Through
+    SQLAlchemy, a lock that outlasts busy_timeout is its OperationalError, which the daemon logs
+    and retries like any database outage.
     """
     if engine.dialect.name != "sqlite":
         return
-    with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-        assert raw is not None  # a connection just checked out of the pool
-        raw.execute("PRAGMA analysis_limit=1000")
-        raw.execute("ANALYZE")  # outside a transaction (isolation_level None): its own
-        raw.execute("PRAGMA optimize")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+        conn.exec_driver_sql("ANALYZE")
 
 
 def ensure_schema(engine: Engine) -> None:

@@ -6,12 +6,24 @@ import signal
 import subprocess
 import threading
 from collections.abc import Sequence
+from typing import ClassVar
 
 
 class Daemon:
-    """Start with the argv of a command; `wait_for(pattern)` blocks until a log line matches."""
+    """Start with the argv of a command; `wait_for(pattern)` blocks until a log line matches.
+
+    Every daemon a test started and left running (the test failed before it stopped it) is killed
+    when the test ends (`leftovers`, from tests/conftest.py), not left to the next test."""
+
+    started: ClassVar[list[Daemon]] = []
+
+    @classmethod
+    def leftovers(cls) -> None:
+        while cls.started:
+            cls.started.pop().kill()
 
     def __init__(self, argv: Sequence[str], cwd: object, env: dict[str, str]) -> None:
+        Daemon.started.append(self)
         self.proc = subprocess.Popen(list(argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
         self.lines: list[str] = []
