@@ -26,6 +26,8 @@ from mailbridge.notify import outbox
 from mailbridge.notify.sender import Sender
 from mailbridge.pipeline.dispose import _ORIGINAL
 from mailbridge.pipeline.writes import _FIND_HERE_OR_MOVED, _FIND_IMPORT
+from mailbridge.score import load as score_load
+from mailbridge.score.period import parse
 
 UTC = dt.UTC
 NOW = dt.datetime(2025, 6, 15, 10, tzinfo=UTC)
@@ -169,6 +171,11 @@ def test_roster_match_and_daily_flood_cap_use_their_indexes(db: Database) -> Non
 def test_outbox_claim_reads_what_waits_not_what_was_sent(db: Database) -> None:
     sender = Sender(Config(), db)
     check(db, lambda: sender._claim("test", False, after=0), "ix_outbox_")
+
+
+def test_scorecard_reads_its_months_and_the_resubmissions_only(db: Database) -> None:
+    with db.reading() as s:
+        check(db, lambda: score_load.articles(s, Config(), parse("month", "2025-06")), "ix_submissions_version_of (version_of>?)")
 
 
 def test_refreshing_statistics_holds_the_write_lock_from_its_first_step(tmp_path: Path) -> None:

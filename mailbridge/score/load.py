@@ -4,8 +4,9 @@ A year is ~100,000 submissions at province scale; building full Submission objec
 included) for them, and then again for their versions, was 88% of `scorecard --year`. Here:
 
 1. every submission of the period's months, with its message's arrival time (one query);
-2. the other versions of those articles that arrived in other months (two queries, usually few
-   rows, never one fetched in 1.);
+2. the other versions of those articles, in other months: the first versions that rows of 1. point
+   at (by id), and the resubmissions of other months (a few per cent of the books, by the index
+   on version_of), kept when they point at an article of 1.;
 3. the adoptions of all of them (the period's through a join on the month, the others by id).
 
 What counts (the newest version, adoptions of any version, the period of the newest's arrival) is
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import ColumnElement, Row, and_, func, select
+from sqlalchemy import ColumnElement, Row, and_, select
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
@@ -43,16 +44,16 @@ def versions(s: Session, period: Period) -> list[Version]:
     """Every version of every article that has a version credited to a unit in the period's months."""
     months = list(period.months)
     here = _versions(s, Submission.month.in_(months))
-    credited = and_(Submission.month.in_(months), Submission.unit_id.is_not(None))
     keys = {v.version_of or v.id for v in here if v.unit_id is not None}
-    # The other versions of these articles, in other months: later or earlier versions pointing at
-    # the same first one, and first versions that later ones here point at. Two queries whatever
-    # the size of the period (the keys stay in the database, as subqueries).
+    # The other versions of these articles, in other months: first versions that versions here
+    # point at (by id), and versions pointing at the same first one (resubmissions are a few per
+    # cent: the index on version_of, read outside the period's months only).
     outside = Submission.month.not_in(months)
-    key_of = func.coalesce(Submission.version_of, Submission.id)
-    found = _versions(s, and_(outside, Submission.version_of.in_(select(key_of).where(credited))))
-    found += _versions(s, and_(outside, Submission.id.in_(
-        select(Submission.version_of).where(credited, Submission.version_of.is_not(None)))))
+    firsts = sorted({v.version_of for v in here if v.version_of is not None and v.unit_id is not None})
+    found = [v for start in range(0, len(firsts), _CHUNK)
+             for v in _versions(s, and_(outside, Submission.id.in_(firsts[start:start + _CHUNK])))]
+    resubmitted = Submission.version_of > 0  # not IS NOT NULL: a range on the index, where SQLite scans the table
+    found += [v for v in _versions(s, and_(outside, resubmitted)) if v.version_of in keys]
     unique = {v.id: v for v in found}
     return [v for v in here if (v.version_of or v.id) in keys] + list(unique.values())
 
@@ -78,20 +79,22 @@ def articles(s: Session, config: Config, period: Period) -> dict[int, list[Artic
     groups: dict[int, list[Version]] = defaultdict(list)
     for v in rows:
         groups[v.version_of or v.id].append(v)
-    zone = config.ingest.zone
+    zone, superseded = config.ingest.zone, SubmissionStatus.SUPERSEDED
     out: dict[int, list[Article]] = defaultdict(list)
     for group in groups.values():
-        newest = max(group, key=lambda v: (v.status != SubmissionStatus.SUPERSEDED, v.id))
-        arrived = newest.received_at.astimezone(zone).date()
-        if not counted(newest.status) or not (period.start <= arrived <= period.end) or newest.unit_id is None:
+        # Most articles have one version: no choosing, and only their own adoptions.
+        newest = group[0] if len(group) == 1 else max(group, key=lambda v: (v.status != superseded, v.id))
+        sid, _, status, unit_id, receipt_no, title, month, category, chars, review_status, received_at = newest
+        if unit_id is None or not counted(status):
+            continue
+        arrived = received_at.astimezone(zone).date()
+        if not period.start <= arrived <= period.end:
             continue
         channels: dict[str, date] = {}
-        for version in sorted(group, key=lambda v: v.id):
+        for version in sorted(group, key=lambda v: v.id) if len(group) > 1 else group:
             for channel, on in adopted.get(version.id, ()):
                 channels.setdefault(channel, on)
-        out[newest.unit_id].append(Article(
-            newest.id, newest.receipt_no, newest.title, newest.month, arrived, newest.category,
-            newest.body_chars, newest.review_status, channels))
+        out[unit_id].append(Article(sid, receipt_no, title, month, arrived, category, chars, review_status, channels))
     for arts in out.values():
         arts.sort(key=lambda a: (a.arrived, a.submission_id))
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import TypedDict, Unpack
 
 from mailbridge.score.period import Period, month_end
@@ -81,6 +82,7 @@ def _selected(rule: Rule, art: Article) -> bool:
 
 def adoption(rule: Rule, profile: Profile, unit: UnitFacts, period: Period, today: date) -> list[Line]:
     lines = []
+    order = {c.id: n for n, c in enumerate(profile.channels)}  # ties go to the channel listed first
     for art in unit.articles:
         if not art.adoptions or not _selected(rule, art):
             continue
@@ -100,7 +102,6 @@ def adoption(rule: Rule, profile: Profile, unit: UnitFacts, period: Period, toda
         if not scored:
             continue
         if rule.highest_only:  # seed 000 (六): 被重复采用的信息，分数不累加，按最高分计算
-            order = {c.id: n for n, c in enumerate(profile.channels)}
             best = max(scored, key=lambda cp: (cp[1], -order[cp[0].id]))
             others = [{"channel": c.name, "points": p} for c, p, _ in scored if c is not best[0]]
             lines.append(_line(rule, best[1], article=art, channel=best[0],
@@ -121,9 +122,10 @@ def article(rule: Rule, profile: Profile, unit: UnitFacts, period: Period, today
     return lines
 
 
-def _closed_months(period: Period, today: date) -> list[str]:
+@lru_cache(maxsize=8)  # asked for each unit and rule: the same few periods
+def _closed_months(period: Period, today: date) -> tuple[str, ...]:
     """Months of the period that have ended: only those can be missed (on time = within the month)."""
-    return [m for m in period.months if month_end(m) < today]
+    return tuple(m for m in period.months if month_end(m) < today)
 
 
 def quota(rule: Rule, profile: Profile, unit: UnitFacts, period: Period, today: date) -> list[Line]:
