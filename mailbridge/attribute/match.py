@@ -5,6 +5,7 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
@@ -14,7 +15,9 @@ from mailbridge.config import Config
 from mailbridge.ledger.models import Address, Message, Submission, Unit
 from mailbridge.ledger.vocab import SubmissionStatus
 from mailbridge.parse.authres import verdicts
-from mailbridge.parse.mime import ParsedMail
+
+if TYPE_CHECKING:  # read commands (the scorecard) match units without loading the MIME parser
+    from mailbridge.parse.mime import ParsedMail
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 # `*+`: marks once taken are not given back, so a subject of `Re: ` x 120,000 is read in one pass.
