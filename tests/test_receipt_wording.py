@@ -18,6 +18,8 @@ from support.mailfactory import make_docx
 from support.mbcli import Mailbridge
 
 from mailbridge.attribute.roster_files import read_roster
+from mailbridge.config import Config
+from mailbridge.notify.roster_form import roster_form
 
 CST = dt.timezone(dt.timedelta(hours=8))
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
@@ -97,6 +99,21 @@ def test_two_articles_are_numbered_and_file_names_are_not_set_as_titles(tmp_path
     assert "1. 回执编号" in text and "2. 回执编号" in text
     for body in (text, html):
         assert "附件“坏文件.docx”" in body and "《坏文件.docx》" not in body and "《会议.docx》" not in body
+
+
+def test_each_form_carries_its_own_sender_as_text() -> None:
+    """The form is laid out once and the sender filled in per receipt: no sender left over from
+    the one before, markup in an address stays text, and what XML cannot hold is dropped."""
+    config = Config()
+    senders = ["first@qq.com", "o'brien&<w:t>@163.com", "ctl\x01\x1b@126.com"]
+    cells = []
+    for sender in senders:
+        document = docx.Document(io.BytesIO(roster_form(config, "smxskx@163.com", sender)))
+        [table] = document.tables
+        headers = [c.text for c in table.rows[0].cells]
+        cells.append(table.rows[1].cells[headers.index("电子信箱")].text)
+        assert [c.text for c in table.rows[2].cells][1:] == [""] * (len(headers) - 1)
+    assert cells == ["first@qq.com", "o'brien&<w:t>@163.com", "ctl@126.com"]
 
 
 def test_an_unknown_sender_gets_the_form_and_it_reads_back_as_a_roster(tmp_path: Path) -> None:
