@@ -31,14 +31,20 @@ test-deps:
 	fi
 
 # Lint and types first (ruff and mypy read pyproject.toml): seconds, before minutes of tests. Then
-# the whole suite on SQLite, and the tests that touch the ledger again on PostgreSQL.
+# the whole suite on SQLite and, alongside it (each pass has its own servers, ports and folders;
+# most of a pass's time is one process waiting on its subprocesses), the tests that touch the
+# ledger again on PostgreSQL, whose output follows the SQLite pass's. Fails if either fails.
 test: $(STAMP) test-deps
 	$(BIN)/ruff check mailbridge tests bench mailkit
 	$(BIN)/mypy
-	$(BIN)/python -m pytest --cov=mailbridge --cov-report=term:skip-covered
-	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-	  echo "--- the ledger tests again on PostgreSQL ---"; $(BIN)/python -m pytest --db=postgresql; \
-	else echo "PostgreSQL server not installed: the ledger tests ran on SQLite only"; fi
+	@pg=""; log=$$(mktemp); \
+	if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  $(BIN)/python -m pytest --db=postgresql >"$$log" 2>&1 & pg=$$!; \
+	else echo "PostgreSQL server not installed: the ledger tests run on SQLite only"; fi; \
+	$(BIN)/python -m pytest --cov=mailbridge --cov-report=term:skip-covered; sqlite=$$?; pgrc=0; \
+	if [ -n "$$pg" ]; then wait $$pg; pgrc=$$?; \
+	  echo "--- the ledger tests again on PostgreSQL (run alongside) ---"; cat "$$log"; fi; \
+	rm -f "$$log"; [ $$sqlite = 0 ] && [ $$pgrc = 0 ]
 
 bench: $(STAMP) test-deps
 	$(BIN)/python bench/ingest.py
