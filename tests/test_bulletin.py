@@ -71,7 +71,8 @@ def test_bulletin_has_the_masthead_salutation_and_citation_of_the_seed(month) ->
     assert SALUTATION in texts
     summary = next(t for t in texts if t.startswith("2024年9月，全系统47个单位"))
     assert "按照《三门峡市科协信息宣传工作考评实施细则》（三科协字〔2024〕24号）计分" in summary
-    assert texts[-2:] == [ISSUER, f"{dt.date.today().year}年{dt.date.today().month}月{dt.date.today().day}日"]
+    today = dt.datetime.now(cfg.ingest.zone).date()  # the office's day (Asia/Shanghai), not the machine's
+    assert texts[-2:] == [ISSUER, f"{today.year}年{today.month}月{today.day}日"]
 
 
 def test_blank_doc_number_leaves_its_line_for_the_office_and_no_issuer_no_masthead(month) -> None:  # type: ignore[no-untyped-def]
