@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 import pytest
 from sqlalchemy import inspect, text
 
-from mailbridge.ledger.db import Database, ensure_schema, head_revision, upgrade
+from mailbridge.ledger.db import SCHEMA_HEAD, Database, ensure_schema, head_revision, upgrade
 from mailbridge.ledger.models import Base
 
 
@@ -24,6 +24,20 @@ def test_upgrade_empty_database_matches_models(db_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
     db.dispose()
+
+
+def test_a_ledger_at_head_is_opened_without_alembic(tmp_path: Path, db_url: str) -> None:
+    """Every command checks the schema; at head that is one query: alembic (its import and its
+    scripts, a tenth of a second) only when the schema must change or be refused."""
+    assert head_revision() == SCHEMA_HEAD  # bump SCHEMA_HEAD with each new migration
+    db = Database(db_url)
+    ensure_schema(db.engine)
+    db.dispose()
+    check = ("import sys; from mailbridge.ledger.db import Database, ensure_schema; "
+             f"db = Database({db_url!r}); ensure_schema(db.engine); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_behind_schema_is_refused_with_exit_2(tmp_path: Path, db_url: str) -> None:

@@ -175,7 +175,7 @@ def test_outbox_claim_reads_what_waits_not_what_was_sent(db: Database) -> None:
 
 def test_scorecard_reads_its_months_and_the_resubmissions_only(db: Database) -> None:
     with db.reading() as s:
-        check(db, lambda: score_load.articles(s, Config(), parse("month", "2025-06")), "ix_submissions_version_of (version_of>?)")
+        check(db, lambda: score_load.read(s, Config(), parse("month", "2025-06")), "ix_submissions_version_of (version_of>?)")
 
 
 def test_refreshing_statistics_holds_the_write_lock_from_its_first_step(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ from support.books import Books, at
 
 from mailbridge.config import DEFAULT_CATEGORIES, Config, from_dict
 from mailbridge.errors import ConfigError
-from mailbridge.ledger.queries import articles_in_month, articles_per_unit_month
+from mailbridge.ledger.queries import articles_in_month
+from mailbridge.score import load as score_load
 from mailbridge.score.engine import evaluate
 from mailbridge.score.period import parse
 from mailbridge.score.profile import load_profile
@@ -104,7 +105,8 @@ def test_sanmenxia_golden_month(sanmenxia: Books) -> None:
     s = sanmenxia.s
     lushi_id = sanmenxia.units["卢氏县科协"].id
     assert articles_in_month(s, lushi_id, "2024-09") == 6
-    assert articles_per_unit_month(s, ["2024-09", "2024-10"])[(sanmenxia.units["渑池县科协"].id, "2024-10")] == 1
+    october = score_load.read(s, sanmenxia.config, parse("month", "2024-10")).counts
+    assert october[(sanmenxia.units["渑池县科协"].id, "2024-10")] == 1
 
 
 def test_sanmenxia_quarter_week_and_month_in_progress(sanmenxia: Books) -> None:

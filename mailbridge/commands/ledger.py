@@ -9,8 +9,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy import ColumnElement, Row, select
 from sqlalchemy.orm import selectinload
 
@@ -71,6 +69,9 @@ def emit_json_stream(records: Iterable[dict]) -> None:
 
 
 def emit_table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")

@@ -33,6 +33,7 @@ def scorecard(app: App, month: str | None, week: str | None, quarter: str | None
     """Scores of every unit for a period, by the configured rule profile ([scoring] profile)."""
     from mailbridge.score import period as period_mod
     from mailbridge.score.engine import evaluate
+    from mailbridge.score.load import no_collector_passes
     from mailbridge.score.profile import load_profile
 
     given = [(k, v) for k, v in (("month", month), ("week", week), ("quarter", quarter), ("year", year)) if v]
@@ -46,7 +47,7 @@ def scorecard(app: App, month: str | None, week: str | None, quarter: str | None
         _send(app, period, resend)
         return
     profile = load_profile(app.config)
-    with app.db.reading() as s:
+    with app.db.reading() as s, no_collector_passes(then_freeze=True):  # the command ends with the card
         card = evaluate(s, app.config, period, profile=profile)
     if unit is not None:
         _explain(app, card, unit, as_json)

@@ -7,12 +7,8 @@ from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -22,7 +18,15 @@ from mailbridge.config import masked
 from mailbridge.errors import ConfigError, TransientError
 from mailbridge.ledger.archive import private_dir
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 T = TypeVar("T")
+
+# The newest migration (mailbridge/migrations/versions); tests/test_migrations.py holds it to
+# alembic's head. Every command checks the schema: at head, that is one query, without importing
+# alembic and reading its scripts (a tenth of a second of each command's start).
+SCHEMA_HEAD = "0011_indexes"
 
 
 def make_engine(url: str) -> Engine:
@@ -88,6 +92,8 @@ def alembic_config(engine: Engine | None = None) -> AlembicConfig:
     """Alembic's config. The engine goes in as an attribute, never as the `sqlalchemy.url`
     option: that is a configparser value, where a '%' (a password's '@' written '%40') breaks
     interpolation and the error quotes the whole URL, password included."""
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(files("mailbridge.migrations")))
     if engine is not None:
@@ -96,6 +102,8 @@ def alembic_config(engine: Engine | None = None) -> AlembicConfig:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None  # the chain of migrations/versions has one head
     return head
@@ -103,7 +111,15 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.execution_options(**{READ: True}).connect() as conn:  # every command asks: no write lock
-        return MigrationContext.configure(conn).get_current_revision()
+        return _revision(conn)
+
+
+def _revision(conn: Connection) -> str | None:
+    """What alembic's MigrationContext.get_current_revision reads: the one row of alembic_version
+    (none: no table, or an empty one)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
 # One key for "the schema is being changed" in PostgreSQL's advisory-lock space (any fixed bigint;
@@ -126,6 +142,8 @@ def _upgrade_locked(engine: Engine, empty_only: bool) -> tuple[str | None, str]:
     the transaction's BEGIN IMMEDIATE (see make_engine) takes the file's write lock up front, which
     serializes upgraders the same way.
     """
+    from alembic import command
+
     _guard(lambda: current_revision(engine), engine)  # a clear error when the server is down
     cfg = alembic_config(engine)
     with engine.connect() as conn:
@@ -140,7 +158,7 @@ def _upgrade_locked(engine: Engine, empty_only: bool) -> tuple[str | None, str]:
             with conn.begin():
                 if engine.dialect.name == "postgresql":
                     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
-                before = MigrationContext.configure(conn).get_current_revision()
+                before = _revision(conn)
                 if before is None and empty_only and set(inspect(conn).get_table_names()) - {"alembic_version"}:
                     raise ConfigError(
                         "the database has tables but no mailbridge schema version; point database.url at "
@@ -187,6 +205,10 @@ def keep_statistics(engine: Engine) -> None:
 def ensure_schema(engine: Engine) -> None:
     """Create an empty database at head; refuse one whose schema is behind (exit 2)."""
     current = _guard(lambda: current_revision(engine), engine)
+    if current == SCHEMA_HEAD:
+        return
+    from alembic.script import ScriptDirectory
+
     head = head_revision()
     if current == head:
         return

@@ -1,7 +1,7 @@
 """Counts that several jobs share (receipts, scorecards, reminders), defined once."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
@@ -30,18 +30,6 @@ def articles_in_month(s: Session, unit_id: int, month: str) -> int:
         select(func.count(distinct(article))).where(Submission.unit_id == unit_id, Submission.month == month,
                                                     Submission.status.in_(COUNTED_STATUSES))
     ) or 0
-
-
-def articles_per_unit_month(s: Session, months: Iterable[str]) -> dict[tuple[int, str], int]:
-    """`articles_in_month` for every unit and month at once: {(unit id, YYYY-MM): articles}."""
-    article = func.coalesce(Submission.version_of, Submission.id)
-    rows = s.execute(
-        select(Submission.unit_id, Submission.month, func.count(distinct(article)))
-        .where(Submission.unit_id.is_not(None), Submission.month.in_(list(months)),
-               Submission.status.in_(COUNTED_STATUSES))
-        .group_by(Submission.unit_id, Submission.month)
-    )
-    return {(unit_id, month): count for unit_id, month, count in rows if unit_id is not None}
 
 
 def unit_addresses(s: Session, unit_id: int) -> list[str]:

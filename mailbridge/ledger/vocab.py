@@ -49,11 +49,6 @@ class SubmissionStatus(StrEnum):
 COUNTED_STATUSES = (SubmissionStatus.RECEIVED, SubmissionStatus.SUPERSEDED)
 
 
-def counted(status: str) -> bool:
-    """Whether a submission of this status counts (see COUNTED_STATUSES)."""
-    return status in COUNTED_STATUSES
-
-
 class ReviewStatus(StrEnum):
     """Submission.review_status; review/decisions.py is the only writer and draws the graph."""
 

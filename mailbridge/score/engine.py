@@ -5,7 +5,7 @@ What counts (the seeds' rules, read once here):
   (a superseded version never scores on its own).
 - An article belongs to the period its newest version arrived in (Asia/Shanghai by default);
   adoptions recorded later update that period's scorecard.
-- `submitted` is `ledger.queries` articles per month (versions once), summed over the period's
+- `submitted` is the articles per month (versions once, score.load's counts), summed over the period's
   months; a week counts the articles that arrived that week.
 - Quotas are monthly: `Unit.quota`, else its unit type's (the profile's [types], or the
   config's `quota` where set); a unit with no type has none.
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
 from mailbridge.ledger.models import ScoreEntry, Unit
-from mailbridge.ledger.queries import articles_per_unit_month, quota_of
+from mailbridge.ledger.queries import quota_of
 from mailbridge.score import caps, entries, load
 from mailbridge.score.period import Period, before
 from mailbridge.score.profile import Item, Profile, load_profile
@@ -106,8 +106,7 @@ def number(value: float) -> int | float:
 
 def _facts(s: Session, config: Config, profile: Profile, period: Period, units: list[Unit]
            ) -> tuple[dict[int, UnitFacts], dict[int, list[ScoreEntry]]]:
-    articles = load.articles(s, config, period)
-    counts = articles_per_unit_month(s, period.months)
+    articles, counts = load.read(s, config, period)
     quotas = profile.type_quotas()
     out = {}
     for unit in units:
@@ -121,6 +120,11 @@ def _facts(s: Session, config: Config, profile: Profile, period: Period, units: 
 def evaluate(s: Session, config: Config, period: Period, today: date | None = None,
              profile: Profile | None = None) -> Scorecard:
     """Score every active unit (and any other unit with articles in the period)."""
+    with load.no_collector_passes():
+        return _evaluate(s, config, period, today, profile)
+
+
+def _evaluate(s: Session, config: Config, period: Period, today: date | None, profile: Profile | None) -> Scorecard:
     profile = profile or load_profile(config)
     today = today or datetime.now(config.ingest.zone).date()
     units = list(s.scalars(select(Unit).order_by(Unit.name)))

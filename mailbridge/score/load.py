@@ -10,7 +10,12 @@ included) for them, and then again for their versions, was 88% of `scorecard --y
 3. the adoptions of all of them (the period's through a join on the month, the others by id).
 
 What counts (the newest version, adoptions of any version, the period of the newest's arrival) is
-the engine's rule (score/engine.py's docstring); `articles` applies it to these rows.
+the engine's rule (score/engine.py's docstring); `read` applies it to these rows, and counts each
+unit's articles a month for the quotas from the rows of 1. (`ledger.queries.articles_per_unit_month`
+over the same rows, without reading them a second time).
+
+The rows are read through the session's connection (SQLAlchemy Core): the ORM's row loading adds
+nothing to tuples of columns and cost a quarter of the year's load.
 """
 from __future__ import annotations
 
@@ -19,12 +24,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Row, and_, select
 from sqlalchemy.orm import Session
 
 from mailbridge.config import Config
-from mailbridge.ledger.vocab import SubmissionStatus, counted
+from mailbridge.ledger.vocab import COUNTED_STATUSES, SubmissionStatus
 from mailbridge.ledger.models import Adoption, Message, Submission
 from mailbridge.score.period import Period
 from mailbridge.score.rules import Article
@@ -40,25 +46,37 @@ Version = Row  # one of _COLUMNS' rows: .id, .version_of, .status, .unit_id, …
 
 def _versions(s: Session, where: ColumnElement[bool]) -> list[Version]:
     query = select(*_COLUMNS).join(Message, Submission.message_row_id == Message.id).where(where)
-    return list(s.execute(query))
+    return list(s.connection().execute(query))
 
 
-def versions(s: Session, period: Period) -> list[Version]:
-    """Every version of every article that has a version credited to a unit in the period's months."""
+def versions(s: Session, period: Period) -> tuple[list[Version], list[Version]]:
+    """(every version of every article that has a version credited to a unit in the period's
+    months, the period's months' own rows)."""
     months = list(period.months)
     here = _versions(s, Submission.month.in_(months))
-    keys = {v.version_of or v.id for v in here if v.unit_id is not None}
+    credited = [(sid, version_of) for sid, version_of, _, unit_id, *_ in here if unit_id is not None]
+    keys = {version_of or sid for sid, version_of in credited}
     # The other versions of these articles, in other months: first versions that versions here
     # point at (by id), and versions pointing at the same first one (resubmissions are a few per
     # cent: the index on version_of, read outside the period's months only).
     outside = Submission.month.not_in(months)
-    firsts = sorted({v.version_of for v in here if v.version_of is not None and v.unit_id is not None})
+    firsts = sorted({version_of for _, version_of in credited if version_of is not None})
     found = [v for start in range(0, len(firsts), _CHUNK)
              for v in _versions(s, and_(outside, Submission.id.in_(firsts[start:start + _CHUNK])))]
     resubmitted = Submission.version_of > 0  # not IS NOT NULL: a range on the index, where SQLite scans the table
-    found += [v for v in _versions(s, and_(outside, resubmitted)) if v.version_of in keys]
-    unique = {v.id: v for v in found}
-    return [v for v in here if (v.version_of or v.id) in keys] + list(unique.values())
+    found += [v for v in _versions(s, and_(outside, resubmitted)) if v[1] in keys]
+    unique = {v[0]: v for v in found}
+    return [v for v in here if (v[1] or v[0]) in keys] + list(unique.values()), here
+
+
+def counts(here: list[Version]) -> dict[tuple[int, str], int]:
+    """{(unit id, YYYY-MM): articles} of the months' rows: `articles_per_unit_month` (versions of
+    one article once, counted statuses only), from rows already read."""
+    seen: dict[tuple[int, str], set[int]] = defaultdict(set)
+    for sid, version_of, status, unit_id, _, _, month, *_ in here:
+        if unit_id is not None and status in COUNTED_STATUSES:
+            seen[unit_id, month].add(version_of or sid)
+    return {key: len(articles) for key, articles in seen.items()}
 
 
 def adoptions(s: Session, period: Period, rows: list[Version]) -> dict[int, list[tuple[str, date]]]:
@@ -66,54 +84,67 @@ def adoptions(s: Session, period: Period, rows: list[Version]) -> dict[int, list
     months = list(period.months)
     out: dict[int, list[tuple[int, str, date]]] = defaultdict(list)
     query = select(Adoption.id, Adoption.submission_id, Adoption.channel, Adoption.adopted_on)
-    for aid, sid, channel, on in s.execute(query.join(Submission).where(Submission.month.in_(months))):
+    conn = s.connection()
+    for aid, sid, channel, on in conn.execute(query.join(Submission).where(Submission.month.in_(months))):
         out[sid].append((aid, channel, on))
-    elsewhere = sorted(v.id for v in rows if v.month not in months)
+    elsewhere = sorted(v[0] for v in rows if v[6] not in months)
     for start in range(0, len(elsewhere), _CHUNK):
-        for aid, sid, channel, on in s.execute(query.where(Adoption.submission_id.in_(elsewhere[start:start + _CHUNK]))):
+        for aid, sid, channel, on in conn.execute(query.where(Adoption.submission_id.in_(elsewhere[start:start + _CHUNK]))):
             out[sid].append((aid, channel, on))
     return {sid: [(channel, on) for _, channel, on in sorted(found)] for sid, found in out.items()}
 
 
 @contextmanager
-def _no_collector_passes() -> Iterator[None]:
-    """The cyclic garbage collector paused while rows are read: with 100,000 rows alive each of its
-    passes walks them all (15% of a year's load), and rows and articles make no cycles to collect."""
+def no_collector_passes(then_freeze: bool = False) -> Iterator[None]:
+    """The cyclic garbage collector paused while a card is read and scored: with 100,000 rows and
+    articles alive each of its passes walks them all (a third of a year's card), and rows,
+    articles and lines make no cycles to collect. It runs again when the card is done.
+
+    `then_freeze`, for a command that writes the card and exits: what is alive is moved out of
+    the collector's sight (gc.freeze) before it runs again, or its first passes walk it all
+    anyway. Frozen objects are still freed when no longer referenced; only cycles among them
+    stay, which a one-shot process need not mind (a daemon must not freeze)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            if then_freeze:
+                gc.freeze()
             gc.enable()
 
 
-def articles(s: Session, config: Config, period: Period) -> dict[int, list[Article]]:
-    """Each unit's articles whose newest version arrived in the period."""
-    with _no_collector_passes():
-        return _articles(s, config, period)
+class Rows(NamedTuple):
+    articles: dict[int, list[Article]]  # unit id -> its articles whose newest version arrived in the period
+    counts: dict[tuple[int, str], int]  # (unit id, YYYY-MM) -> articles sent that month, for quotas
 
 
-def _articles(s: Session, config: Config, period: Period) -> dict[int, list[Article]]:
-    rows = versions(s, period)
+def read(s: Session, config: Config, period: Period) -> Rows:
+    """Each unit's articles whose newest version arrived in the period, and its articles a month."""
+    rows, here = versions(s, period)
+    return Rows(_articles(s, config, period, rows), counts(here))
+
+
+def _articles(s: Session, config: Config, period: Period, rows: list[Version]) -> dict[int, list[Article]]:
     adopted = adoptions(s, period, rows)
     groups: dict[int, list[Version]] = defaultdict(list)
     for v in rows:
-        groups[v.version_of or v.id].append(v)
-    zone, superseded = config.ingest.zone, SubmissionStatus.SUPERSEDED
+        groups[v[1] or v[0]].append(v)
+    zone, superseded, start, end = config.ingest.zone, SubmissionStatus.SUPERSEDED, period.start, period.end
     out: dict[int, list[Article]] = defaultdict(list)
     for group in groups.values():
         # Most articles have one version: no choosing, and only their own adoptions.
-        newest = group[0] if len(group) == 1 else max(group, key=lambda v: (v.status != superseded, v.id))
+        newest = group[0] if len(group) == 1 else max(group, key=lambda v: (v[2] != superseded, v[0]))
         sid, _, status, unit_id, receipt_no, title, month, category, chars, review_status, received_at = newest
-        if unit_id is None or not counted(status):
+        if unit_id is None or status not in COUNTED_STATUSES:
             continue
         arrived = received_at.astimezone(zone).date()
-        if not period.start <= arrived <= period.end:
+        if not start <= arrived <= end:
             continue
         channels: dict[str, date] = {}
-        for version in sorted(group, key=lambda v: v.id) if len(group) > 1 else group:
-            for channel, on in adopted.get(version.id, ()):
+        for version in sorted(group, key=lambda v: v[0]) if len(group) > 1 else group:
+            for channel, on in adopted.get(version[0], ()):
                 channels.setdefault(channel, on)
         out[unit_id].append(Article(sid, receipt_no, title, month, arrived, category, chars, review_status, channels))
     for arts in out.values():
