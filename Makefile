@@ -41,7 +41,7 @@ test: $(STAMP) test-deps
 	if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  $(BIN)/python -m pytest --db=postgresql >"$$log" 2>&1 & pg=$$!; \
 	else echo "PostgreSQL server not installed: the ledger tests run on SQLite only"; fi; \
-	$(BIN)/python -m pytest --cov=mailbridge --cov-report=term:skip-covered; sqlite=$$?; pgrc=0; \
+	$(BIN)/python -m pytest --cov=mailbridge --cov-report=term:skip-covered --durations=15; sqlite=$$?; pgrc=0; \
 	if [ -n "$$pg" ]; then wait $$pg; pgrc=$$?; \
 	  echo "--- the ledger tests again on PostgreSQL (run alongside) ---"; cat "$$log"; fi; \
 	rm -f "$$log"; [ $$sqlite = 0 ] && [ $$pgrc = 0 ]
