@@ -11,8 +11,8 @@ included) for them, and then again for their versions, was 88% of `scorecard --y
 
 What counts (the newest version, adoptions of any version, the period of the newest's arrival) is
 the engine's rule (score/engine.py's docstring); `read` applies it to these rows, and counts each
-unit's articles a month for the quotas from the rows of 1. (`ledger.queries.articles_per_unit_month`
-over the same rows, without reading them a second time).
+unit's articles a month for the quotas from the rows of 1. (what a COUNT(DISTINCT) grouped by unit
+and month over the same months gives, without reading them a second time).
 
 The rows are read through the session's connection (SQLAlchemy Core): the ORM's row loading adds
 nothing to tuples of columns and cost a quarter of the year's load.
@@ -70,8 +70,8 @@ def versions(s: Session, period: Period) -> tuple[list[Version], list[Version]]:
 
 
 def counts(here: list[Version]) -> dict[tuple[int, str], int]:
-    """{(unit id, YYYY-MM): articles} of the months' rows: `articles_per_unit_month` (versions of
-    one article once, counted statuses only), from rows already read."""
+    """{(unit id, YYYY-MM): articles} of the months' rows (versions of one article once, counted
+    statuses only), from rows already read."""
     seen: dict[tuple[int, str], set[int]] = defaultdict(set)
     for sid, version_of, status, unit_id, _, _, month, *_ in here:
         if unit_id is not None and status in COUNTED_STATUSES:
