@@ -146,6 +146,9 @@ class Pipeline:
             writes.add_attachments(s, row, mail.parts)
             disposition, reason, drafts = self.policy.dispose(s, row, mail, drafts, self.answer_imports)
             row.disposition, row.reason = disposition, reason
+            # Processed when this transaction commits, as before; marked now, so that the row's
+            # changes go out in the one UPDATE of the flush below rather than in a second at the end.
+            writes.finish(row, self._actions)
             if disposition == Disposition.SUBMISSION:
                 row.dedup_key = row.content_hash
                 by_sha = writes.attachment_ids(s, row) if any(draft.document for draft in drafts) else {}
@@ -157,7 +160,6 @@ class Pipeline:
                 attribute(s, self.config, row, subs, mail)
                 # In this transaction: the receipt exists exactly when the submissions do.
                 enqueue_receipt(s, self.config, row, mail, subs, imports=self.answer_imports)
-            writes.finish(row, self._actions)
             return disposition
 
     def _quarantine(self, row_id: int, reason: str) -> str:
