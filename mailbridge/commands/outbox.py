@@ -5,7 +5,6 @@ import click
 from sqlalchemy import select
 
 from mailbridge.app import App
-from mailbridge.commands.ledger import emit_json, emit_table
 from mailbridge.errors import ConfigError, TransientError
 from mailbridge.ledger.models import Outgoing
 from mailbridge.ledger.vocab import OutboxStatus
@@ -38,6 +37,9 @@ def outbox_group() -> None:
 @click.pass_obj
 def outbox_list(app: App, as_json: bool, status: str | None) -> None:
     """Every outgoing mail and its state."""
+    # Here, not at the top: `poll` and `run` import this module for flush_outbox, and the ledger
+    # listings (rich tables, the streamed JSON) cost a poll ~0.3 s of start-up it never uses.
+    from mailbridge.commands.ledger import emit_json, emit_table
     from mailbridge.notify.outbox import record
 
     with app.db.reading() as s:

@@ -36,31 +36,46 @@ class Credited(Protocol):
 def why_not(config: Config, row: Message, mail: ParsedMail, subs: Sequence[Credited],
             imports: bool, s: Session) -> str | None:
     """The reason no receipt goes to this mail, or None when one is owed (loop protection first)."""
+    reason, sender = _why_not_by_rules(config, row, mail, subs, imports)
+    return reason or _why_not_by_books(config, sender, subs, s)
+
+
+def _why_not_by_rules(config: Config, row: Message, mail: ParsedMail, subs: Sequence[Credited],
+                      imports: bool) -> tuple[str | None, str]:
+    """why_not's checks of the mail and the config alone (no query): (the reason or None, the
+    address a receipt would go to)."""
     rules = config.receipts
     sender = (row.sender or "").lower()
     if not rules.enabled:
-        return "receipts.enabled is false"
+        return "receipts.enabled is false", sender
     if row.uid is None and not imports:
-        return "imported mail (use import --receipts to answer it)"
+        return "imported mail (use import --receipts to answer it)", sender
     box = _mailbox(config, row)
     if row.uid is not None and (box is None or not box.receipts):
-        return f"receipts are off for mailbox {row.mailbox} (or it is no longer configured)"
+        return f"receipts are off for mailbox {row.mailbox} (or it is no longer configured)", sender
     if not sender or "@" not in sender:
-        return "no sender address"
+        return "no sender address", sender
     try:
         sender = one_address(sender).lower()
     except ValueError as exc:
-        return f"{UNDELIVERABLE} ({exc})"
+        return f"{UNDELIVERABLE} ({exc})", sender
     if sender in config.own_addresses:
-        return "sent by this system"
+        return "sent by this system", sender
     if mail.no_reply:
-        return mail.no_reply
+        return mail.no_reply, sender
     known = any(sub.unit_id for sub in subs)
     if not known and not rules.unknown_senders:
-        return "unknown sender and receipts.unknown_senders is false"
+        return "unknown sender and receipts.unknown_senders is false", sender
+    if rules.max_age_days and row.received_at < utcnow() - timedelta(days=rules.max_age_days):
+        return f"arrived more than {rules.max_age_days} days ago (receipts.max_age_days)", sender
+    return None, sender
+
+
+def _why_not_by_books(config: Config, sender: str, subs: Sequence[Credited], s: Session) -> str | None:
+    """why_not's checks of what the outbox already holds."""
+    rules = config.receipts
+    known = any(sub.unit_id for sub in subs)
     now = utcnow()
-    if rules.max_age_days and row.received_at < now - timedelta(days=rules.max_age_days):
-        return f"arrived more than {rules.max_age_days} days ago (receipts.max_age_days)"
     # A forged From costs nothing: a stranger's address is answered once in a while, not per mail.
     days = rules.unknown_sender_days
     if not known and days and outbox.sent_to_since(s, "receipt", sender, now - timedelta(days=days)):
@@ -145,8 +160,14 @@ def enqueue_receipt(s: Session, config: Config, row: Message, mail: ParsedMail, 
 
     Runs in a savepoint of the caller's transaction: whatever a sender put in the mail, a receipt
     that cannot be composed is logged and noted on the message, and the submissions still commit.
+    A mail that the rules alone refuse a receipt (most of a back-fill: older than
+    receipts.max_age_days) is told so before any savepoint: those checks only read the mail and
+    the config, so there is nothing for a savepoint to undo.
     """
     try:
+        reason, _ = _why_not_by_rules(config, row, mail, subs, imports)
+        if reason:
+            return _refused(row, reason)
         with s.begin_nested():
             return _enqueue(s, config, row, mail, subs, imports)
     except (ConfigError, TransientError):  # a broken template override, a locked database: not this mail's doing
@@ -157,14 +178,18 @@ def enqueue_receipt(s: Session, config: Config, row: Message, mail: ParsedMail, 
         return False
 
 
+def _refused(row: Message, reason: str) -> bool:
+    log.info("message %s: no receipt: %s", row.id, reason)
+    if reason.startswith(UNDELIVERABLE):  # the clerk may want to answer by hand: say why not
+        row.reason = f"no receipt: {reason}"[:1000]
+    return False
+
+
 def _enqueue(s: Session, config: Config, row: Message, mail: ParsedMail, subs: list[Submission],
              imports: bool) -> bool:
     reason = why_not(config, row, mail, subs, imports, s)
     if reason:
-        log.info("message %s: no receipt: %s", row.id, reason)
-        if reason.startswith(UNDELIVERABLE):  # the clerk may want to answer by hand: say why not
-            row.reason = f"no receipt: {reason}"[:1000]
-        return False
+        return _refused(row, reason)
     data = receipt_data(s, config, row, subs)
     subject, text, html = render_mail(config, "receipt", **data)
     to = one_address(row.sender or "")

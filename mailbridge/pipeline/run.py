@@ -146,6 +146,9 @@ class Pipeline:
             writes.add_attachments(s, row, mail.parts)
             disposition, reason, drafts = self.policy.dispose(s, row, mail, drafts, self.answer_imports)
             row.disposition, row.reason = disposition, reason
+            # Processed when this transaction commits, as before; marked now, so that the row's
+            # changes go out in the one UPDATE of the flush below rather than in a second at the end.
+            writes.finish(row, self._actions)
             if disposition == Disposition.SUBMISSION:
                 row.dedup_key = row.content_hash
                 by_sha = writes.attachment_ids(s, row) if any(draft.document for draft in drafts) else {}
@@ -157,7 +160,6 @@ class Pipeline:
                 attribute(s, self.config, row, subs, mail)
                 # In this transaction: the receipt exists exactly when the submissions do.
                 enqueue_receipt(s, self.config, row, mail, subs, imports=self.answer_imports)
-            writes.finish(row, self._actions)
             return disposition
 
     def _quarantine(self, row_id: int, reason: str) -> str:
@@ -172,10 +174,11 @@ class Pipeline:
                     parallel: bool = True) -> Generator[Outcome, None, None]:
         """ingest() for a stream of (raw, origin, fingerprint or None), outcomes in the same order.
 
-        With `parallel`, a worker process parses message k+1 while this one commits message k:
+        With `parallel`, a worker process parses message k+1 while this one commits message k
+        and records message k+2, so the worker gets its next job as soon as it is done:
 
-            this process:  record k+1 | commit k, fetch k+2 | record k+2 | commit k+1, fetch k+3
-            the worker:                | parse k+1           |            | parse k+2
+            this process:  commit k, record k+2 | commit k+1, record k+3 | commit k+2, …
+            the worker:    parse k+1            | parse k+2              | parse k+3
 
         Each message still goes through the stages in order (archived, recorded and its attempt
         counted before the worker gets it; committed in one transaction), and commits happen in
@@ -188,9 +191,9 @@ class Pipeline:
         try:
             for raw, origin, fp in messages:
                 fp = fp or self.fingerprint(raw)  # stage 1: archive (fsynced)
-                parsed = self._parsed(held[1], held[2]) if held else None  # the worker is free from here on
-                row_id, new = self.record(fp, origin, count_attempt=True)  # stage 1: record
+                row_id, new = self.record(fp, origin, count_attempt=True)  # stage 1: record, while k is parsed
                 job = self._begin(row_id, Job(row_id, fp.sha256, fp.size) if new else None)
+                parsed = self._parsed(held[1], held[2]) if held else None  # the worker is free from here on
                 if isinstance(job, Job):  # stage 2: parse, while message k is committed below
                     parser = worker if worker is not None and job.size < LOCAL_FROM else here
                     parser.submit(job, raw)
