@@ -165,11 +165,11 @@ def enqueue_receipt(s: Session, config: Config, row: Message, mail: ParsedMail, 
     the config, so there is nothing for a savepoint to undo.
     """
     try:
-        reason, _ = _why_not_by_rules(config, row, mail, subs, imports)
+        reason, sender = _why_not_by_rules(config, row, mail, subs, imports)
         if reason:
             return _refused(row, reason)
         with s.begin_nested():
-            return _enqueue(s, config, row, mail, subs, imports)
+            return _enqueue(s, config, row, mail, subs, sender)
     except (ConfigError, TransientError):  # a broken template override, a locked database: not this mail's doing
         raise
     except Exception as exc:
@@ -186,8 +186,9 @@ def _refused(row: Message, reason: str) -> bool:
 
 
 def _enqueue(s: Session, config: Config, row: Message, mail: ParsedMail, subs: list[Submission],
-             imports: bool) -> bool:
-    reason = why_not(config, row, mail, subs, imports, s)
+             sender: str) -> bool:
+    """The receipt of a mail the rules allow one (`sender`: their address): the books' checks, then it."""
+    reason = _why_not_by_books(config, sender, subs, s)
     if reason:
         return _refused(row, reason)
     data = receipt_data(s, config, row, subs)
