@@ -44,3 +44,25 @@ def test_unknown_markers_and_passing_xfails_are_errors(tmp_path: Path) -> None:
                                "--rootdir", str(tmp_path), str(tmp_path / name)],
                               cwd=tmp_path, capture_output=True, text=True, check=False)
         assert done.returncode != 0 and expected in done.stdout, done.stdout
+
+
+def test_a_command_forked_from_the_zygote_is_the_command_run_afresh(tmp_path: Path) -> None:
+    """tests/support/zygote.py stands in for `python -m mailbridge` in most tests: the same exit code,
+    stdout and stderr (text, universal newlines), with the caller's environment and working
+    directory, and a timeout that kills the command."""
+    from support.mbcli import Mailbridge
+    from support.zygote import Zygote
+
+    mb = Mailbridge(tmp_path / "mb", [{"name": "box", "host": "127.0.0.1", "port": 1, "security": "plain",
+                                       "username": "u", "password_env": "MB_HARNESS_PW", "folders": ["INBOX"]}])
+    mb.ok("db", "upgrade")
+    for args in (["--version"], ["check-config"], ["messages", "list", "--json"], ["no-such-command"],
+                 ["submissions", "show", "1"]):
+        for env in ({}, {"MB_HARNESS_PW": "set"}):
+            mb.env = {**mb.env, **env} if env else {k: v for k, v in mb.env.items() if k != "MB_HARNESS_PW"}
+            forked, fresh = mb.run(*args), mb.run(*args, fresh=True)
+            assert (forked.returncode, forked.stdout, forked.stderr) == \
+                (fresh.returncode, fresh.stdout, fresh.stderr), (args, env)
+    assert mb.run("--version").returncode == 0 and mb.run("no-such-command").returncode == 2
+    with pytest.raises(subprocess.TimeoutExpired):
+        Zygote.get().run(["-c", str(mb.config), "run"], {**mb.env, "MB_HARNESS_PW": "set"}, mb.root, timeout=2)

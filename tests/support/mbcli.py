@@ -1,4 +1,4 @@
-"""Drive mailbridge the way cron and the admins do: its CLI in a subprocess, with a TOML config."""
+"""Drive mailbridge the way cron and the admins do: its CLI, a process per command, with a TOML config."""
 from __future__ import annotations
 
 import json
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from support.database import database_url, rows
+from support.zygote import Zygote
 
 PASSWORD_ENV = "MB_TEST_PW"
 
@@ -71,9 +72,12 @@ class Mailbridge:
     def argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "mailbridge", "-c", str(self.config), *args]
 
-    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.argv(*args), check=False, cwd=self.root, env=self.env, capture_output=True,
-                              text=True, encoding="utf-8", timeout=timeout)
+    def run(self, *args: str, timeout: float = 120, fresh: bool = False) -> subprocess.CompletedProcess[str]:
+        """The command in its own process: forked from the zygote, or with `fresh` a new interpreter."""
+        if fresh:
+            return subprocess.run(self.argv(*args), check=False, cwd=self.root, env=self.env, capture_output=True,
+                                  text=True, encoding="utf-8", timeout=timeout)
+        return Zygote.get().run(["-c", str(self.config), *args], self.env, self.root, timeout)
 
     def popen(self, *args: str) -> subprocess.Popen[bytes]:
         """Started in the background; output discarded (the caller waits or kills it)."""
