@@ -150,7 +150,7 @@ def test_a_mail_that_keeps_killing_the_worker_is_quarantined_and_the_run_goes_on
     done = threading.Event()
 
     def oom_killer() -> None:
-        """Plays the kernel's OOM killer: a worker past 300 MB is killed."""
+        """Plays the kernel's OOM killer: a worker past 150 MB is killed (the bench's mail keeps it far below)."""
         while not done.is_set():
             for pid in worker_pids():
                 try:
@@ -158,7 +158,7 @@ def test_a_mail_that_keeps_killing_the_worker_is_quarantined_and_the_run_goes_on
                 except OSError:
                     continue
                 rss_kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-                if rss_kb > 300 * 1024:
+                if rss_kb > 150 * 1024:
                     os.kill(pid, signal.SIGKILL)
                     kills.append(pid)
             time.sleep(0.005)
