@@ -35,7 +35,10 @@ def make_engine(url: str) -> Engine:
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
                 and not parsed.database.startswith("file:"):
             _private_sqlite_file(Path(parsed.database))  # %-escapes in the URL decoded, as SQLite opens it
-        engine = create_engine(parsed, future=True, pool_pre_ping=True)
+        # A server's connections go stale (a restart, an idle timeout): each is pinged when taken from
+        # the pool. A SQLite connection is a file opened in this process, nothing to lose: no ping,
+        # which was a `SELECT 1` for every session (several a mail).
+        engine = create_engine(parsed, future=True, pool_pre_ping=parsed.get_backend_name() != "sqlite")
     except (ArgumentError, ValueError, TypeError):  # ValueError: e.g. a port that is not a number
         raise ConfigError(f"database.url {masked(url)} is not a valid SQLAlchemy URL; "
                           "check its form, e.g. postgresql+psycopg://user:password@host/dbname "
