@@ -24,22 +24,20 @@ import threading
 import time
 from pathlib import Path
 
-# What `python -m mailbridge` imports for one command or another (the CLI, every command module, and
-# the libraries they import lazily); importing them in a child is then a dictionary lookup.
-PRELOAD = ("mailbridge.cli", "mailbridge.commands.admin", "mailbridge.commands.ingest",
-           "mailbridge.commands.service", "mailbridge.commands.ledger", "mailbridge.commands.roster",
-           "mailbridge.commands.collections", "mailbridge.commands.outbox", "mailbridge.commands.review",
-           "mailbridge.commands.scheduled", "mailbridge.commands.score",
-           "sqlalchemy.dialects.sqlite", "sqlalchemy.dialects.postgresql", "docx", "openpyxl", "jinja2",
+# Besides the CLI and every command module (cli.LAZY), what the commands import lazily; importing
+# them again in a child is then a dictionary lookup.
+PRELOAD = ("sqlalchemy.dialects.sqlite", "sqlalchemy.dialects.postgresql", "docx", "openpyxl", "jinja2",
            "email.policy", "email.headerregistry", "email.generator", "rich.console", "rich.table")
 
 _SERVER = r"""
 import atexit, importlib, json, os, selectors, signal, socket, sys, threading, time, traceback
 
-for name in sys.argv[2].split(","):
-    importlib.import_module(name)
 import mailbridge
 import mailbridge.cli
+for name in {f"mailbridge.commands.{where.split(':')[0]}" for where, _ in mailbridge.cli.LAZY.values()}:
+    importlib.import_module(name)
+for name in sys.argv[2].split(","):
+    importlib.import_module(name)
 MAIN = os.path.join(os.path.dirname(mailbridge.__file__), "__main__.py")
 
 listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
