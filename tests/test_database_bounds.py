@@ -99,3 +99,23 @@ def test_roster_cells_longer_than_their_columns_are_cut_not_a_crash(tmp_path: Pa
     mb.ok("roster", "import", str(tmp_path / "roster.csv"))
     listed = json.dumps(json.loads(mb.ok("roster", "list", "--json")), ensure_ascii=False)
     assert "张" * 99 + MARK in listed and "张" * 100 not in listed
+
+
+def test_nuls_and_over_long_values_in_a_message_id_and_a_file_name_are_recorded_not_a_crash(tmp_path: Path) -> None:
+    """The message row and its attachments are written by Core INSERTs, which skip the ORM's bounds
+    (Hypothesis found a Message-ID with a NUL: `text fields cannot contain NUL` on PostgreSQL)."""
+    def raw(message_id: bytes, filename: bytes) -> bytes:
+        return (b"From: lsxkx@163.com\r\nTo: smxskx@163.com\r\nSubject: =?UTF-8?B?56eR5pmu?=\r\n"
+                b"Message-ID: " + message_id + b"\r\nMIME-Version: 1.0\r\n"
+                b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+                b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + BODY.encode() + b"\r\n--b\r\n"
+                b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=utf-8''"
+                + filename + b"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAw==\r\n--b--\r\n")
+    mb = imported(tmp_path, raw(b"<a\x00b@163.com>", b"%E7%A8%BF%00x.bin"),
+                  raw(b"<" + b"m" * 3000 + b"@163.com>", b"x" * 2000 + b".bin"))
+    rows = mb.messages()
+    assert len(rows) == 2 and all(r["state"] == "processed" for r in rows), rows
+    text = json.dumps(rows, ensure_ascii=False)
+    assert "\x00" not in text
+    mb.ok("import", str(tmp_path / "in"))  # again: the same messages, found (not recorded twice)
+    assert len(mb.messages()) == 2

@@ -2,16 +2,19 @@
 receipt numbers, and the row's final state."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime, timezone
 from collections.abc import Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, CompoundSelect
 
+from mailbridge.ledger.bounds import fit_to
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Attachment, Counter, Message, Submission, utcnow
 from mailbridge.ledger.vocab import Disposition, MessageState, SubmissionStatus
@@ -59,12 +62,14 @@ def record(db: Database, fp: Fingerprint, origin: Origin, count_attempt: bool = 
     With `count_attempt` a new row is created with its first processing attempt already counted
     (the caller parses it next).
     """
+    if fp.message_id:  # the sender's text: stored and looked up as the ledger's bounds fit it
+        fp = dataclasses.replace(fp, message_id=fit_to(fp.message_id, _M.c.message_id))
     try:
         with db.engine.begin() as conn:
             existing = _find(conn, origin, fp)
             if existing is not None:
                 return existing, False
-            inserted = conn.execute(_RECORD, dict(
+            inserted = conn.execute(_RECORD, _fitted(_M, dict(
                 mailbox=origin.mailbox,
                 folder=origin.folder,
                 uidvalidity=origin.uidvalidity,
@@ -76,7 +81,7 @@ def record(db: Database, fp: Fingerprint, origin: Origin, count_attempt: bool = 
                 received_at=origin.arrived or utcnow(),
                 state=MessageState.ARCHIVED,
                 attempts=1 if count_attempt else 0,
-            )).inserted_primary_key
+            ))).inserted_primary_key
             assert inserted is not None  # an INSERT of one row has its primary key
             return inserted[0], True
     except IntegrityError:  # another poller recorded it a moment ago
@@ -85,6 +90,12 @@ def record(db: Database, fp: Fingerprint, origin: Origin, count_attempt: bool = 
         if found is None:
             raise
         return found, False
+
+
+def _fitted(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """A Core INSERT's values with each string fitted to its column (NULs dropped, cut to length), as
+    ledger/bounds.py does for the ORM's writes: Core statements skip the ORM's events."""
+    return {key: fit_to(value, table.c[key]) if isinstance(value, str) else value for key, value in values.items()}
 
 
 def _find(conn: Connection, origin: Origin, fp: Fingerprint) -> int | None:
@@ -112,8 +123,8 @@ def _find(conn: Connection, origin: Origin, fp: Fingerprint) -> int | None:
 def add_attachments(s: Session, row: Message, parts: list[mime.Part]) -> None:
     if parts:  # one multi-row INSERT (the ORM inserts them one by one)
         s.connection().execute(_ATTACH, [
-            dict(message_row_id=row.id, position=i, filename=p.filename, content_type=p.content_type,
-                 size=p.size, sha256=p.sha256, kind=p.kind, inline=p.inline, flags=sorted(p.flags))
+            _fitted(_A, dict(message_row_id=row.id, position=i, filename=p.filename, content_type=p.content_type,
+                             size=p.size, sha256=p.sha256, kind=p.kind, inline=p.inline, flags=sorted(p.flags)))
             for i, p in enumerate(parts, start=1)
         ])
 
