@@ -16,6 +16,7 @@ from sqlalchemy import or_, select, update
 from mailbridge.config import Config
 from mailbridge.errors import ConfigError, PermanentError, TransientError
 from mailbridge.ledger import lease
+from mailbridge.ledger.bounds import fit_to
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import WAITING, Outgoing, utcnow
 from mailbridge.ledger.vocab import OutboxStatus
@@ -136,6 +137,8 @@ class Sender:
 
     def _set(self, row_id: int, status: str, error: str | None, attempts: int) -> None:
         now = utcnow()
+        # A Core UPDATE skips the ORM's bounds (ledger/bounds.py); a server's reply may quote anything.
+        error = fit_to(error, Outgoing.__table__.c.last_error) if error else error
         values: dict = {"status": status, "last_error": error, "attempts": attempts}
         if status == OutboxStatus.SENT:
             values["sent_at"] = now
