@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, String, event
+from sqlalchemy import Column, String, Table, event
 from sqlalchemy.orm import Mapper
 
 MARK = "…"  # a cut value says so; one character, so the bound still holds
@@ -31,6 +31,12 @@ _COLUMNS: dict[Mapper, list[tuple[str, int | None]]] = {}
 def fit_to(value: str, column: Column[Any]) -> str:
     """`value` fitted to a string column (see `fit`)."""
     return fit(value, column.type.length if isinstance(column.type, String) else None)
+
+
+def fit_values(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """A Core statement's values with each string fitted to its column: Core INSERTs and UPDATEs
+    skip the ORM events below, so the statements built for speed fit their values here."""
+    return {key: fit_to(value, table.c[key]) if isinstance(value, str) else value for key, value in values.items()}
 
 
 def _string_columns(mapper: Mapper) -> list[tuple[str, int | None]]:

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select, update
 from mailbridge.config import Config
 from mailbridge.errors import ConfigError, PermanentError, TransientError
 from mailbridge.ledger import lease
-from mailbridge.ledger.bounds import fit_to
+from mailbridge.ledger.bounds import fit_values
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import WAITING, Outgoing, utcnow
 from mailbridge.ledger.vocab import OutboxStatus
@@ -137,8 +137,6 @@ class Sender:
 
     def _set(self, row_id: int, status: str, error: str | None, attempts: int) -> None:
         now = utcnow()
-        # A Core UPDATE skips the ORM's bounds (ledger/bounds.py); a server's reply may quote anything.
-        error = fit_to(error, Outgoing.__table__.c.last_error) if error else error
         values: dict = {"status": status, "last_error": error, "attempts": attempts}
         if status == OutboxStatus.SENT:
             values["sent_at"] = now
@@ -147,7 +145,8 @@ class Sender:
                        self.config.outbox.max_retry_seconds)
             values["next_attempt_at"] = now + timedelta(seconds=wait if error else 0)
         with self.db.session() as s:
-            s.execute(update(Outgoing).where(Outgoing.id == row_id).values(**values))
+            # A server's reply may quote anything: fitted as the ORM's writes are (a Core UPDATE).
+            s.execute(update(Outgoing).where(Outgoing.id == row_id).values(**fit_values(Outgoing.__table__, values)))
 
     def _pace(self) -> None:
         wait = self._last + self.interval - time.monotonic()

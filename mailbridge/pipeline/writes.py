@@ -6,15 +6,14 @@ import dataclasses
 import logging
 from datetime import datetime, timezone
 from collections.abc import Mapping
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, CompoundSelect
 
-from mailbridge.ledger.bounds import fit_to
+from mailbridge.ledger.bounds import fit_to, fit_values
 from mailbridge.ledger.db import Database
 from mailbridge.ledger.models import Attachment, Counter, Message, Submission, utcnow
 from mailbridge.ledger.vocab import Disposition, MessageState, SubmissionStatus
@@ -69,7 +68,7 @@ def record(db: Database, fp: Fingerprint, origin: Origin, count_attempt: bool = 
             existing = _find(conn, origin, fp)
             if existing is not None:
                 return existing, False
-            inserted = conn.execute(_RECORD, _fitted(_M, dict(
+            inserted = conn.execute(_RECORD, fit_values(_M, dict(
                 mailbox=origin.mailbox,
                 folder=origin.folder,
                 uidvalidity=origin.uidvalidity,
@@ -90,12 +89,6 @@ def record(db: Database, fp: Fingerprint, origin: Origin, count_attempt: bool = 
         if found is None:
             raise
         return found, False
-
-
-def _fitted(table: Table, values: dict[str, Any]) -> dict[str, Any]:
-    """A Core INSERT's values with each string fitted to its column (NULs dropped, cut to length), as
-    ledger/bounds.py does for the ORM's writes: Core statements skip the ORM's events."""
-    return {key: fit_to(value, table.c[key]) if isinstance(value, str) else value for key, value in values.items()}
 
 
 def _find(conn: Connection, origin: Origin, fp: Fingerprint) -> int | None:
@@ -123,7 +116,7 @@ def _find(conn: Connection, origin: Origin, fp: Fingerprint) -> int | None:
 def add_attachments(s: Session, row: Message, parts: list[mime.Part]) -> None:
     if parts:  # one multi-row INSERT (the ORM inserts them one by one)
         s.connection().execute(_ATTACH, [
-            _fitted(_A, dict(message_row_id=row.id, position=i, filename=p.filename, content_type=p.content_type,
+            fit_values(_A, dict(message_row_id=row.id, position=i, filename=p.filename, content_type=p.content_type,
                              size=p.size, sha256=p.sha256, kind=p.kind, inline=p.inline, flags=sorted(p.flags)))
             for i, p in enumerate(parts, start=1)
         ])
