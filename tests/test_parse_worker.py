@@ -18,7 +18,9 @@ from support.mailfactory import DOCX_CT, headers, leaf, make_auto_reply, make_ma
 from mailbridge.config import from_dict
 from mailbridge.ledger.db import Database, ensure_schema
 from mailbridge.ledger.models import Attachment, Counter, Message, Submission
+from mailbridge.parse.worker import Job, Limits, ParseWorker
 from mailbridge.pipeline import Origin, Pipeline
+from mailbridge.pipeline.run import AHEAD
 from support.database import database_url
 
 SAMPLES = sorted((Path(__file__).parent / "samples").glob("*.eml"))
@@ -115,6 +117,75 @@ def test_a_worker_killed_mid_stream_is_replaced_and_nothing_is_lost_or_doubled(t
     with pipeline.db.session() as s:
         assert max(s.scalars(select(Message.attempts))) <= 2  # a killed parse is one more attempt
     assert books(pipeline) == sequential_books(tmp_path, found)
+
+
+def archived_jobs(pipeline: Pipeline, count: int) -> list[Job]:
+    jobs = []
+    for n in range(1, count + 1):
+        raw = make_mail(n, with_docx=True, photos=1)
+        jobs.append(Job(100 + n, pipeline.archive.put_raw(raw), len(raw)))
+    return jobs
+
+
+@pytest.mark.slow
+def test_jobs_queue_in_the_worker_and_their_results_are_had_in_any_order(tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    first, second, third = archived_jobs(pipeline, 3)
+    worker = ParseWorker(pipeline.archive.root, Limits(60 * 1024 * 1024, 200 * 1024 * 1024, timeout=30.0))
+    try:
+        for job in (first, second, third):
+            worker.submit(job)
+        # The worker parses them in order without waiting to be asked; the last one asked for first.
+        results = {job.row_id: worker.result(job) for job in (third, first, second)}
+        assert [r.row_id for r in results.values()] == [third.row_id, first.row_id, second.row_id]
+        assert all(r.error is None and r.crashed is None and r.drafts for r in results.values())
+        assert results[first.row_id].mail.subject != results[second.row_id].mail.subject
+    finally:
+        worker.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["killed", "stuck"])
+def test_the_jobs_queued_behind_the_one_that_ends_a_worker_go_to_the_next_one(tmp_path: Path, how: str) -> None:
+    """The oldest job is the one the worker was on: it alone is reported (crashed, or too long);
+    the ones behind it had not started and are parsed by the new worker."""
+    pipeline = make_pipeline(tmp_path)
+    jobs = archived_jobs(pipeline, 3)
+    worker = ParseWorker(pipeline.archive.root, Limits(60 * 1024 * 1024, 200 * 1024 * 1024, timeout=1.0))
+    try:
+        for job in jobs:
+            worker.submit(job)
+        first_pid = worker.pid
+        assert first_pid is not None
+        os.kill(first_pid, signal.SIGKILL if how == "killed" else signal.SIGSTOP)
+        head = worker.result(jobs[0])
+        if how == "killed":
+            assert head.row_id == jobs[0].row_id and head.crashed == "killed by SIGKILL"
+        else:
+            assert head.error is not None and head.error.startswith("parse took too long")
+        assert worker.pid != first_pid and not Path(f"/proc/{first_pid}").exists()
+        for job in jobs[1:]:
+            parsed = worker.result(job)
+            assert parsed.row_id == job.row_id and parsed.error is None and parsed.crashed is None and parsed.drafts
+    finally:
+        worker.close()
+
+
+@pytest.mark.slow
+def test_the_worker_is_kept_messages_ahead_of_the_commits(tmp_path: Path) -> None:
+    """When message k is committed, the next ones are already recorded, their attempt counted, and
+    given to the worker: it does not wait for the ledger between messages."""
+    found = [(f"m{n}", make_mail(n, with_docx=True)) for n in range(1, 7)]
+    pipeline = make_pipeline(tmp_path)
+    seen: list[tuple[str, list[str]]] = []
+    for outcome in pipeline.ingest_many((raw, Origin("import", where), None) for where, raw in found):
+        with pipeline.db.session() as s:
+            waiting = list(s.scalars(select(Message.folder).where(Message.state == "archived").order_by(Message.id)))
+        seen.append((outcome.origin.folder, waiting))
+    names = [where for where, _ in found]
+    assert seen == [(name, names[i + 1 : i + 1 + AHEAD]) for i, name in enumerate(names)]
+    with pipeline.db.session() as s:
+        assert set(s.scalars(select(Message.attempts))) == {1}
 
 
 def memory_hog_docx(expanded_mb: int = 150) -> bytes:

@@ -7,9 +7,13 @@ message overlaps the parsing of the next. Both hand back the same picklable `Par
 does not depend on where its mail was parsed.
 
 The worker reads the raw bytes from the archive, not from its pipe: they are on disk (and in the
-page cache) before any job is sent, and a job stays a few bytes. A worker that dies (killed, out of
-memory, a crash in a parser library) is restarted; the job it had is reported as `crashed`, and
-the pipeline counts it as one more attempt (see `mailbridge.pipeline.run`).
+page cache) before any job is sent, and a job stays a few bytes. Jobs queue in its pipe (the
+pipeline keeps it a message or two ahead, so that it does not wait for the ledger) and are parsed
+in the order sent; each result is one length-prefixed pickle, so that waiting for one is a
+`select` on the pipe. A worker that dies (killed, out of memory, a crash in a parser library) is
+replaced: the job it was parsing, the oldest unanswered one, is reported as `crashed` (the
+pipeline counts it as one more attempt, see `mailbridge.pipeline.run`), and the jobs queued
+behind it, never started, are sent to the new worker as they were.
 
 Every parse is bounded (issue 10, see `bounds.py`): past `Limits.timeout` the parse stops and the
 message is quarantined ("parse took too long"); a worker stuck in C code past that is killed by
@@ -27,6 +31,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -138,15 +143,15 @@ class InProcess:
 
     def __init__(self, archive: Archive, limits: Limits) -> None:
         self.archive, self.limits = archive, limits
-        self._result: Parsed | None = None
+        self._results: dict[int, Parsed] = {}
 
     def submit(self, job: Job, raw: bytes | None = None) -> None:
-        self._result = run(job, self.archive, self.limits, raw)
+        self._results[job.row_id] = run(job, self.archive, self.limits, raw)
 
-    def result(self) -> Parsed:
-        result, self._result = self._result, None
-        assert result is not None, "result() without submit()"
-        return result
+    def result(self, job: Job | None = None) -> Parsed:
+        """The result of `job` (by default the oldest one submitted)."""
+        assert self._results, "result() without submit()"
+        return self._results.pop(job.row_id if job else next(iter(self._results)))
 
     def close(self) -> None:
         pass
@@ -157,14 +162,14 @@ class WorkerError(RuntimeError):
 
 
 class ParseWorker:
-    """A child process running the parse stage, one job at a time, over a pair of pipes."""
+    """A child process running the parse stage, one job after another, over a pair of pipes."""
 
     def __init__(self, root: Path, limits: Limits) -> None:
         self._setup = (str(root), limits)
         self._limits = limits
         self._proc: subprocess.Popen | None = None
-        self._job: Job | None = None  # the job in hand, and when its parse must be over
-        self._deadline = 0.0
+        self._pending: deque[tuple[Job, float]] = deque()  # sent and unanswered, in order, with when sent
+        self._answered: dict[int, Parsed] = {}  # results read while waiting for a later job's
         self._start()
 
     @property
@@ -184,8 +189,9 @@ class ParseWorker:
             os.close(job_r)  # only the child holds these ends: its death is our EOF
             os.close(res_w)
         self._jobs = open(job_w, "wb")
-        self._results = open(res_r, "rb")
-        self._ready = False
+        self._results = res_r
+        self._ready, self._dead = False, False  # dead: a send found the pipe broken
+        self._free_since = time.monotonic()  # when it last finished a job: the next one starts then
         try:
             self._send(self._setup)
         except BrokenPipeError:  # it died at once: the handshake says so
@@ -198,7 +204,7 @@ class ParseWorker:
     def _handshake(self) -> None:
         """Wait for the child to have imported the parsers; one that cannot start is a setup problem."""
         try:
-            ready = pickle.load(self._results)
+            ready = self._receive()
         except (EOFError, OSError, pickle.UnpicklingError):
             ready = None
         if ready != "ready":
@@ -207,36 +213,83 @@ class ParseWorker:
         self._ready = True
 
     def submit(self, job: Job, raw: bytes | None = None) -> None:
-        """Hand over a job (the bytes are read from the archive). A worker found dead between jobs
-        is replaced: this job has not started, so it is not a crash."""
+        """Queue a job (the bytes are read from the archive)."""
+        self._pending.append((job, time.monotonic()))
+        if self._dead:  # sent to the new worker, after the job that killed this one
+            return
+        if len(self._pending) == 1:
+            self._send_pending()
+            return
+        try:  # a broken pipe now means the worker died on an earlier job
+            self._send(job)
+        except (BrokenPipeError, ConnectionResetError):
+            self._dead = True  # result() tells which one (the oldest) and replaces the worker
+
+    def _send_pending(self) -> None:
+        """Send the pending jobs to a worker that has none. One found dead before it took them is
+        replaced: none of them had started, so it is no one's crash."""
         for _ in range(2):
             try:
                 if not self._ready:
                     self._handshake()
-                self._send(job)
-                self._job = job
-                self._deadline = time.monotonic() + (self._limits.timeout or 0) + KILL_GRACE
+                for job, _sent in self._pending:
+                    self._send(job)
                 return
             except (BrokenPipeError, ConnectionResetError):
                 self._restart()
         raise WorkerError(f"the parse worker keeps dying before it takes a job ({self._reap()})")
 
-    def result(self) -> Parsed:
-        """The submitted job's result; `crashed` when the worker died on it (it is then restarted).
-        A worker still at it past the deadline is killed: its message is quarantined, not retried."""
-        job, self._job = self._job, None
-        if job is not None and self._limits.timeout is not None and not self._wait(self._deadline):
+    def result(self, job: Job | None = None) -> Parsed:
+        """The result of `job` (by default the oldest pending one), `crashed` when the worker died
+        on it; the results of jobs sent before it are read and kept meanwhile. A worker still at
+        a job past its deadline is killed: that message is quarantined, not retried."""
+        wanted = job.row_id if job is not None else self._pending[0][0].row_id
+        while wanted not in self._answered:
+            head, sent = self._pending.popleft()
+            self._answered[head.row_id] = self._next_result(head, sent)
+        return self._answered.pop(wanted)
+
+    def _next_result(self, head: Job, sent: float) -> Parsed:
+        """The result of the oldest pending job, `head`. Whatever becomes of the worker, the jobs
+        queued behind it go to one that is alive."""
+        deadline = max(sent, self._free_since) + (self._limits.timeout or 0) + KILL_GRACE
+        if self._limits.timeout is not None and not self._wait(deadline):
             assert self._proc is not None
             self._proc.kill()
-            why = self._restart()
-            return Parsed(job.row_id, error=f"{_too_long(self._limits)}; the parse worker was {why}")
+            why = self._replace()
+            return Parsed(head.row_id, error=f"{_too_long(self._limits)}; the parse worker was {why}")
         try:
-            return pickle.load(self._results)
+            parsed = self._receive()
         except (EOFError, OSError, pickle.UnpicklingError):
-            return Parsed(crashed=self._restart())
+            return Parsed(head.row_id, crashed=self._replace())
+        self._free_since = time.monotonic()
+        assert isinstance(parsed, Parsed) and parsed.row_id == head.row_id, (parsed, head)
+        return parsed
+
+    def _replace(self) -> str:
+        """A new worker, given the jobs the old one had not started; how the old one ended."""
+        why = self._restart()
+        if self._pending:
+            self._send_pending()
+        return why
+
+    def _receive(self) -> object:
+        """One answer: a length-prefixed pickle, read straight from the pipe (no buffer that
+        select() could not see)."""
+        size = int.from_bytes(self._read(8), "big")
+        return pickle.loads(self._read(size))
+
+    def _read(self, size: int) -> bytes:
+        data = bytearray()
+        while len(data) < size:
+            chunk = os.read(self._results, min(size - len(data), 1 << 20))
+            if not chunk:
+                raise EOFError("the parse worker closed its pipe")
+            data += chunk
+        return bytes(data)
 
     def _wait(self, deadline: float) -> bool:
-        """Whether the result (or the worker's death) arrived before `deadline`."""
+        """Whether an answer (or the worker's death) arrived before `deadline`."""
         while (left := deadline - time.monotonic()) > 0:
             if select.select([self._results], [], [], left)[0]:
                 return True
@@ -249,11 +302,13 @@ class ParseWorker:
 
     def _reap(self) -> str:
         """Close the pipes and wait for the child; how it ended, in words."""
-        for pipe in (self._jobs, self._results):
-            try:
-                pipe.close()
-            except OSError:
-                pass
+        try:
+            self._jobs.close()
+        except OSError:
+            pass
+        if self._results >= 0:  # closed once: the number may belong to another file afterwards
+            os.close(self._results)
+            self._results = -1
         assert self._proc is not None
         try:
             code = self._proc.wait(timeout=10)
@@ -285,17 +340,21 @@ def serve(jobs_fd: int, results_fd: int) -> None:
     # each) are reused from the heap instead of mapped, faulted in and zeroed afresh for each mail.
     return_freed_memory(WORKER_MMAP_FROM)
     jobs, results = open(jobs_fd, "rb"), open(results_fd, "wb")
+
+    def answer(obj: object) -> None:  # length-prefixed: see ParseWorker._receive
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        results.write(len(data).to_bytes(8, "big"))
+        results.write(data)
+        results.flush()
+
     try:
         root, limits = pickle.load(jobs)
         if limits.memory:
             _cap_memory(limits.memory)
         archive = Archive(Path(root))
-        pickle.dump("ready", results)
-        results.flush()
+        answer("ready")
         while True:
-            job = pickle.load(jobs)
-            pickle.dump(run(job, archive, limits), results, protocol=pickle.HIGHEST_PROTOCOL)
-            results.flush()
+            answer(run(pickle.load(jobs), archive, limits))
     except (EOFError, BrokenPipeError):  # the parent is done, or gone
         pass
     os._exit(0)  # nothing to flush: a result the parent no longer reads is not wanted

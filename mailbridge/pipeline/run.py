@@ -3,7 +3,9 @@ its result committed in one transaction (see the package docstring)."""
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Generator
+from dataclasses import dataclass
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 MB = 1024 * 1024
 MAX_ATTEMPTS = 3
 LOCAL_FROM = 8 * MB  # a message this big is parsed in this process, where its bytes already are
+AHEAD = 2  # messages given to the parse worker beyond the one being committed (see ingest_many)
 
 
 class Pipeline:
@@ -93,12 +96,13 @@ class Pipeline:
     def _parsed(self, job: Job, parser: InProcess | ParseWorker) -> Parsed | str:
         """The parse of a submitted job. A worker that died on it is a failed attempt: counted like
         a crash of this process, then the job is tried again in a new worker (or quarantined)."""
-        while (parsed := parser.result()).crashed:
+        while (parsed := parser.result(job)).crashed:
             log.warning("message %s: the parse worker died (%s); restarted", job.row_id, parsed.crashed)
             again = self._begin(job.row_id)
             if not isinstance(again, Job):
                 return again
             parser.submit(again)
+            job = again
         assert parsed.row_id == job.row_id, (parsed.row_id, job.row_id)
         return parsed
 
@@ -174,40 +178,39 @@ class Pipeline:
                     parallel: bool = True) -> Generator[Outcome, None, None]:
         """ingest() for a stream of (raw, origin, fingerprint or None), outcomes in the same order.
 
-        With `parallel`, a worker process parses message k+1 while this one commits message k
-        and records message k+2, so the worker gets its next job as soon as it is done:
+        With `parallel`, a worker process parses the next messages while this one commits a
+        message and records the one after them. The worker is kept `AHEAD` messages ahead, so that
+        neither process waits for the other while the time each message takes varies:
 
-            this process:  commit k, record k+2 | commit k+1, record k+3 | commit k+2, …
-            the worker:    parse k+1            | parse k+2              | parse k+3
+            this process:  record k+2, commit k | record k+3, commit k+1 | …
+            the worker:    parse k+1, k+2, k+3, … one after another
 
         Each message still goes through the stages in order (archived, recorded and its attempt
         counted before the worker gets it; committed in one transaction), and commits happen in
         arrival order, as without the worker. A message too big to copy into a second process
-        (over `LOCAL_FROM`) is parsed here, after the worker's message is done.
+        (over `LOCAL_FROM`) is parsed here, once the worker's messages are parsed.
         """
         here = InProcess(self.archive, self._parse_limits)
         worker = ParseWorker(self.archive.root, self._parse_limits) if parallel else None
-        held: tuple[Outcome, Job, InProcess | ParseWorker] | None = None  # being parsed
+        held: deque[_Held] = deque()  # recorded and given to a parser, not yet committed: in order
         try:
             for raw, origin, fp in messages:
                 fp = fp or self.fingerprint(raw)  # stage 1: archive (fsynced)
-                row_id, new = self.record(fp, origin, count_attempt=True)  # stage 1: record, while k is parsed
+                row_id, new = self.record(fp, origin, count_attempt=True)  # stage 1: record
                 job = self._begin(row_id, Job(row_id, fp.sha256, fp.size) if new else None)
-                parsed = self._parsed(held[1], held[2]) if held else None  # the worker is free from here on
-                if isinstance(job, Job):  # stage 2: parse, while message k is committed below
-                    parser = worker if worker is not None and job.size < LOCAL_FROM else here
-                    parser.submit(job, raw)
+                entry = _Held(Outcome(row_id, new, None if isinstance(job, Job) else job, origin))
+                if isinstance(job, Job):  # stage 2: parse, while the messages before it are committed
+                    entry.job, entry.parser = job, worker if worker is not None and job.size < LOCAL_FROM else here
+                    if entry.parser is here:  # one big message in memory at a time: the worker's first
+                        for earlier in held:
+                            earlier.parse(self)
+                    entry.parser.submit(job, raw)
                 del raw
-                if held and parsed is not None:  # stage 3: commit message k
-                    held[0].disposition = self._settle(held[1], parsed)
-                    yield held[0]
-                outcome = Outcome(row_id, new, None if isinstance(job, Job) else job, origin)
-                held = (outcome, job, parser) if isinstance(job, Job) else None
-                if held is None:
-                    yield outcome
-            if held:
-                held[0].disposition = self._settle(held[1], self._parsed(held[1], held[2]))
-                yield held[0]
+                held.append(entry)
+                while held and (len(held) > AHEAD or held[0].job is None):  # stage 3: commit, in order
+                    yield held.popleft().commit(self)
+            while held:
+                yield held.popleft().commit(self)
         finally:
             if worker is not None:
                 worker.close()
@@ -234,3 +237,25 @@ class Pipeline:
             row.state, row.disposition, row.reason, row.attempts = MessageState.ARCHIVED, None, None, 0
             row.attachments.clear()  # recorded again by the new pass (one held by a cap had them)
         return self.process(row_id)
+
+
+@dataclass
+class _Held:
+    """A message of `ingest_many` between its record and its commit."""
+
+    outcome: Outcome
+    job: Job | None = None  # None: nothing to parse (already processed, or quarantined before)
+    parser: InProcess | ParseWorker | None = None
+    parsed: Parsed | str | None = None
+
+    def parse(self, pipeline: Pipeline) -> None:
+        """Wait for its parse (the worker is done with it from here on)."""
+        if self.job is not None and self.parser is not None and self.parsed is None:
+            self.parsed = pipeline._parsed(self.job, self.parser)
+
+    def commit(self, pipeline: Pipeline) -> Outcome:
+        if self.job is not None:
+            self.parse(pipeline)
+            assert self.parsed is not None
+            self.outcome.disposition = pipeline._settle(self.job, self.parsed)
+        return self.outcome

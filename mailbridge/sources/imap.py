@@ -223,8 +223,8 @@ class ImapSource:
                         self._save_last_uid(folder, done)
                         lease.acquire(self.db, f"poll:{self.box.name}", self.owner)  # renew during long back-fills
                     if self.stop.is_set():
-                        # Shutting down: what is recorded stays recorded; a message the parse worker
-                        # holds stays `archived` and is resumed by the next start (nothing lost).
+                        # Shutting down: what is recorded stays recorded; the messages the parse worker
+                        # holds stay `archived` and are resumed by the next start (nothing lost).
                         log.info("mailbox %s/%s: stopping after UID %s", self.box.name, folder, done)
                         break
         if done not in batch_ends:
