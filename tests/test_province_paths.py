@@ -19,7 +19,7 @@ from sqlalchemy import distinct, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from mailbridge.config import Config, load
-from mailbridge.ledger.db import Database
+from mailbridge.ledger.db import WAL_CHECKPOINT_PAGES, Database
 from mailbridge.ledger.models import Message, Submission
 from mailbridge.ledger.vocab import COUNTED_STATUSES
 from mailbridge.ledger.records import iso
@@ -263,3 +263,18 @@ def test_the_streamed_json_is_json_dumps_with_indent() -> None:
     for _ in range(2000):
         record = {"id": value(), "items": [value(), value()]}
         assert _indented(record, "") == json.dumps(record, ensure_ascii=False, indent=2)
+
+
+def test_commits_do_not_copy_the_wal_into_the_database_every_thousand_pages(tmp_path: Path) -> None:
+    """SQLite's default checkpoints (and fsyncs) at 1,000 pages of WAL, inside a commit of the
+    poller; the ledger lets the WAL grow to WAL_CHECKPOINT_PAGES first."""
+    db = Database(f"sqlite:///{tmp_path / 'mb.db'}")
+    with db.engine.begin() as conn:
+        page = conn.exec_driver_sql("PRAGMA page_size").scalar()
+        conn.exec_driver_sql("CREATE TABLE filler (data BLOB)")
+    for _ in range(30):  # ~3,000 pages, committed as a poller commits: a transaction at a time
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO filler VALUES (zeroblob(?))", (100 * page,))
+    wal = (tmp_path / "mb.db-wal").stat().st_size
+    assert 2_500 * page < wal < WAL_CHECKPOINT_PAGES * page * 1.1  # not reset after page 1,000
+    assert (tmp_path / "mb.db").stat().st_size < 100 * page  # nothing copied into the database yet

