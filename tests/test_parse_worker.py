@@ -2,6 +2,7 @@
 (killed, out of memory) costs its message one attempt, never the message itself nor the run."""
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import signal
@@ -18,7 +19,7 @@ from support.mailfactory import DOCX_CT, headers, leaf, make_auto_reply, make_ma
 from mailbridge.config import from_dict
 from mailbridge.ledger.db import Database, ensure_schema
 from mailbridge.ledger.models import Attachment, Counter, Message, Submission
-from mailbridge.parse.worker import Job, Limits, ParseWorker
+from mailbridge.parse.worker import RESULTS_PIPE, Job, Limits, ParseWorker
 from mailbridge.pipeline import Origin, Pipeline
 from mailbridge.pipeline.run import AHEAD
 from support.database import database_url
@@ -135,7 +136,9 @@ def test_jobs_queue_in_the_worker_and_their_results_are_had_in_any_order(tmp_pat
     try:
         for job in (first, second, third):
             worker.submit(job)
-        # The worker parses them in order without waiting to be asked; the last one asked for first.
+        # Results wait in the pipe, so the worker goes on to the next job without waiting to be asked.
+        assert fcntl.fcntl(worker._results, fcntl.F_GETPIPE_SZ) == RESULTS_PIPE
+        # The worker parses them in order; the last one asked for first.
         results = {job.row_id: worker.result(job) for job in (third, first, second)}
         assert [r.row_id for r in results.values()] == [third.row_id, first.row_id, second.row_id]
         assert all(r.error is None and r.crashed is None and r.drafts for r in results.values())

@@ -22,6 +22,7 @@ ends in a MemoryError or in the death of the worker, never in the exhaustion of 
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import pickle
 import resource
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # the parse child imports no pydantic
 
 MB = 1024 * 1024
 WORKER_MMAP_FROM = 1 * MB  # see serve()
+RESULTS_PIPE = 1 * MB  # the results pipe's buffer (Linux's unprivileged maximum by default)
 KILL_GRACE = 5.0  # seconds past the deadline before the parent kills a worker whose alarm did not work
 
 
@@ -179,6 +181,10 @@ class ParseWorker:
     def _start(self) -> None:
         job_r, job_w = os.pipe()
         res_r, res_w = os.pipe()
+        try:  # room for the results of the jobs queued (a mail's texts: often over the default 64 KB),
+            fcntl.fcntl(res_r, fcntl.F_SETPIPE_SZ, RESULTS_PIPE)  # so the worker goes on to the next
+        except (AttributeError, OSError):  # not Linux, or over /proc/sys/fs/pipe-max-size: it waits
+            pass
         try:
             # The child finds mailbridge where this process did (as multiprocessing's spawn does).
             path = os.pathsep.join([p for p in sys.path if p] + os.environ.get("PYTHONPATH", "").split(os.pathsep))
