@@ -12,6 +12,7 @@ import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
 from support.books import Books, at
 from support.mailfactory import make_mail
 from support.mbcli import Mailbridge
@@ -265,6 +266,7 @@ def test_the_streamed_json_is_json_dumps_with_indent() -> None:
         assert _indented(record, "") == json.dumps(record, ensure_ascii=False, indent=2)
 
 
+@pytest.mark.sqlite_only
 def test_commits_do_not_copy_the_wal_into_the_database_every_thousand_pages(tmp_path: Path) -> None:
     """SQLite's default checkpoints (and fsyncs) at 1,000 pages of WAL, inside a commit of the
     poller; the ledger lets the WAL grow to WAL_CHECKPOINT_PAGES first."""
