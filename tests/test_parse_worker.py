@@ -19,8 +19,9 @@ from support.mailfactory import DOCX_CT, headers, leaf, make_auto_reply, make_ma
 from mailbridge.config import from_dict
 from mailbridge.ledger.db import Database, ensure_schema
 from mailbridge.ledger.models import Attachment, Counter, Message, Submission
-from mailbridge.parse.worker import RESULTS_PIPE, Job, Limits, ParseWorker
+from mailbridge.parse.worker import RESULTS_PIPE, InProcess, Job, Limits, ParseWorker
 from mailbridge.pipeline import Origin, Pipeline
+from mailbridge.pipeline import run
 from mailbridge.pipeline.run import AHEAD
 from support.database import database_url
 
@@ -189,6 +190,38 @@ def test_the_worker_is_kept_messages_ahead_of_the_commits(tmp_path: Path) -> Non
     assert seen == [(name, names[i + 1 : i + 1 + AHEAD]) for i, name in enumerate(names)]
     with pipeline.db.session() as s:
         assert set(s.scalars(select(Message.attempts))) == {1}
+
+
+@pytest.mark.slow
+def test_a_mail_parsed_here_waits_for_the_worker_s_queue_and_keeps_its_place(tmp_path: Path) -> None:
+    """A mail too big for the worker is parsed in this process once the worker has parsed the ones
+    queued before it (one big mail in memory at a time); the books and their order are those of a
+    sequential ingest."""
+    found = mails()
+    big = 50_000  # the mails with photos count as big here
+    assert 5 < sum(len(raw) >= big for _, raw in found) < len(found) - 5
+    workers: list[ParseWorker] = []
+    queued_when_parsed_here: list[int] = []
+    start, parse_here = ParseWorker.__init__, InProcess.submit
+
+    def track(self: ParseWorker, *args: object) -> None:
+        start(self, *args)  # type: ignore[arg-type]
+        workers.append(self)
+
+    def count_queue(self: InProcess, job: Job, raw: bytes | None = None) -> None:
+        queued_when_parsed_here.append(len(workers[0]._pending))
+        parse_here(self, job, raw)
+
+    pipeline = make_pipeline(tmp_path / "pipelined")
+    with pytest.MonkeyPatch.context() as patch:  # not the test's monkeypatch: its fixtures' patches stay
+        patch.setattr(run, "LOCAL_FROM", big)
+        patch.setattr(ParseWorker, "__init__", track)
+        patch.setattr(InProcess, "submit", count_queue)
+        outcomes = list(pipeline.ingest_many((raw, Origin("import", where), None) for where, raw in found))
+
+    assert [o.origin.folder for o in outcomes] == [where for where, _ in found]
+    assert len(queued_when_parsed_here) > 5 and set(queued_when_parsed_here) == {0}
+    assert books(pipeline) == sequential_books(tmp_path, found)
 
 
 def memory_hog_docx(expanded_mb: int = 150) -> bytes:
