@@ -34,9 +34,6 @@ def unit_key(name: str) -> str:
     return re.sub(r"[县市区]", "", text)
 
 
-# The roster's names reduced once, not for each unknown sender's mail (2,000 units: 1.2 -> 0.4 ms).
-_roster_key = lru_cache(maxsize=8192)(unit_key)
-
 # Run for every new submission: built once (building a statement costs more than running it).
 _UNIT_OF_ADDRESS = select(Unit).join(Address, Address.unit_id == Unit.id).where(
     Address.address == bindparam("address"), Address.active.is_(True))
@@ -52,7 +49,7 @@ def unit_for_address(s: Session, address: str | None) -> Unit | None:
 def suggest_unit(s: Session, subject: str, sender_name: str | None, title: str) -> Unit | None:
     """The unit named by a subject prefix (【卢氏县科协】, 卢氏县科协：…), the display name or the title."""
     # Names only (not 2,000 Unit objects per mail); the one that matches is loaded.
-    keyed = sorted(((_roster_key(name), unit_id) for unit_id, name in s.execute(_ACTIVE_UNIT_NAMES)),
+    keyed = sorted(((unit_key(name), unit_id) for unit_id, name in s.execute(_ACTIVE_UNIT_NAMES)),
                    key=lambda ku: -len(ku[0]))
     candidates: list[str] = []
     match = _PREFIX.match(subject or "")

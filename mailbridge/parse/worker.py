@@ -150,10 +150,8 @@ class InProcess:
     def submit(self, job: Job, raw: bytes | None = None) -> None:
         self._results[job.row_id] = run(job, self.archive, self.limits, raw)
 
-    def result(self, job: Job | None = None) -> Parsed:
-        """The result of `job` (by default the oldest one submitted)."""
-        assert self._results, "result() without submit()"
-        return self._results.pop(job.row_id if job else next(iter(self._results)))
+    def result(self, job: Job) -> Parsed:
+        return self._results.pop(job.row_id)
 
     def close(self) -> None:
         pass
@@ -285,14 +283,14 @@ class ParseWorker:
         size = int.from_bytes(self._read(8), "big")
         return pickle.loads(self._read(size))
 
-    def _read(self, size: int) -> bytes:
+    def _read(self, size: int) -> bytearray:
         data = bytearray()
         while len(data) < size:
             chunk = os.read(self._results, min(size - len(data), 1 << 20))
             if not chunk:
                 raise EOFError("the parse worker closed its pipe")
             data += chunk
-        return bytes(data)
+        return data
 
     def _wait(self, deadline: float) -> bool:
         """Whether an answer (or the worker's death) arrived before `deadline`."""
