@@ -273,6 +273,37 @@ def test_senders_are_matched_and_strangers_get_a_suggestion(mb: Mailbridge) -> N
     assert "wangfang@sina.com" in roster(mb)["灵宝市科协"]["addresses"]
 
 
+def test_each_new_submission_is_inserted_credited_and_not_updated_after(mb: Mailbridge) -> None:
+    """Unit, category, flags and suggestion go into a submission's INSERT: the ingest of a mail
+    sends one statement per submission, not an INSERT and then an UPDATE (issue 15)."""
+    from sqlalchemy import event
+
+    from mailbridge.config import load
+    from mailbridge.ledger.db import Database
+    from mailbridge.pipeline import Origin, Pipeline
+
+    import_seed(mb)
+    mails = [make_mail(1), make_mail(2, unit="渑池县科协", sender="mcxkx@163.com", docs=2),
+             compose("13012345678@163.com", "【卢氏县科协】冬季果树管理技术培训", title="冬季果树管理技术培训")]
+    config = load(mb.config)
+    pipeline = Pipeline(config, Database(config.database.url))
+    sent: list[str] = []
+    event.listen(pipeline.db.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: sent.append(" ".join(statement.split()[:3])))
+    try:
+        for n, raw in enumerate(mails):
+            assert pipeline.ingest(raw, Origin("import", f"{n}.eml")).disposition == "submission"
+    finally:
+        pipeline.db.dispose()
+    assert sent.count("INSERT INTO submissions") == 4
+    assert not [statement for statement in sent if statement.startswith("UPDATE submissions")]
+    subs = mb.submissions()
+    assert [attribution(s) for s in subs] == [
+        ("lsxkx@163.com", "卢氏县科协", None, False), ("mcxkx@163.com", "渑池县科协", None, False),
+        ("mcxkx@163.com", "渑池县科协", None, False), ("13012345678@163.com", None, "卢氏县科协", True)]
+    assert all(s["category"] for s in subs)
+
+
 @pytest.mark.slow
 def test_roster_imported_after_the_mail_attributes_it(mb: Mailbridge) -> None:
     ingest(mb, make_mail(1), make_mail(2, unit="渑池县科协", sender="mcxkx_ln@163.com"))

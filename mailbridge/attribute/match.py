@@ -182,25 +182,32 @@ def attribute(s: Session, config: Config, message: Message, subs: list[Submissio
               mail: ParsedMail | None = None) -> None:
     """Unit, category and version of each new submission of one message.
 
+    The submissions may be pending (added, not yet inserted): they are credited first, so that each
+    is inserted with its unit and category in one statement, then flushed (their ids), then linked
+    to the earlier versions they revise.
+
     A mail whose receiving server recorded `dmarc=fail` (Authentication-Results, RFC 7489) did not
     come from its From: domain: it is credited to no unit (flag `dmarc_fail`); the unit of the
     address it claims is only suggested, for the clerk to confirm.
     """
-    claimed = unit_for_address(s, message.sender)
-    failed = mail is not None and verdicts(mail.auth_results, config.ingest.trusted_authserv_ids).dmarc_failed
-    unit = None if failed else claimed
-    flags = ({"dmarc_fail"} if failed else set()) | ({"unknown_sender"} if claimed is None else set())
-    suggestion = claimed if failed and claimed else (
-        None if unit else suggest_unit(s, message.subject or "", message.sender_name, subs[0].title if subs else ""))
+    with s.no_autoflush:  # the roster is read, nothing this transaction writes
+        claimed = unit_for_address(s, message.sender)
+        failed = mail is not None and verdicts(mail.auth_results, config.ingest.trusted_authserv_ids).dmarc_failed
+        unit = None if failed else claimed
+        flags = ({"dmarc_fail"} if failed else set()) | ({"unknown_sender"} if claimed is None else set())
+        suggestion = claimed if failed and claimed else (
+            None if unit else suggest_unit(s, message.subject or "", message.sender_name, subs[0].title if subs else ""))
     for sub in subs:
         sub.category = categorise(config, message.subject or "", sub.title, sub.text)
         if unit is not None:
             sub.unit_id = unit.id
-            link_version(s, config, sub, message.received_at)
         else:
             sub.flags = sorted(set(sub.flags) | flags)
             sub.suggested_unit_id = suggestion.id if suggestion else None
+    s.flush()
     if unit is not None:
+        for sub in subs:
+            link_version(s, config, sub, message.received_at)
         complete_waiting(s, config, subs, message.received_at)
 
 

@@ -160,8 +160,7 @@ class Pipeline:
                     draft.flags |= mail.flags
                 subs = [writes.add_submission(s, row, draft, by_sha, self.limits.zone, self.limits.receipt_prefix)
                         for draft in drafts]
-                s.flush()
-                attribute(s, self.config, row, subs, mail)
+                attribute(s, self.config, row, subs, mail)  # inserts them, credited
                 # In this transaction: the receipt exists exactly when the submissions do.
                 enqueue_receipt(s, self.config, row, mail, subs, imports=self.answer_imports)
             return disposition
