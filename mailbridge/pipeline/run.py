@@ -147,7 +147,7 @@ class Pipeline:
             row.message_id = row.message_id or mail.message_id
             if row.uid is None:  # imports: the arrival time is in the topmost Received header
                 row.received_at = mail.arrived or mail.date or row.received_at
-            writes.add_attachments(s, row, mail.parts)
+            by_sha = writes.add_attachments(s, row, mail.parts)
             disposition, reason, drafts = self.policy.dispose(s, row, mail, drafts, self.answer_imports)
             row.disposition, row.reason = disposition, reason
             # Processed when this transaction commits, as before; marked now, so that the row's
@@ -155,7 +155,6 @@ class Pipeline:
             writes.finish(row, self._actions)
             if disposition == Disposition.SUBMISSION:
                 row.dedup_key = row.content_hash
-                by_sha = writes.attachment_ids(s, row) if any(draft.document for draft in drafts) else {}
                 for draft in drafts:  # mail-level flags (invalid_sender) go on each of its submissions
                     draft.flags |= mail.flags
                 subs = [writes.add_submission(s, row, draft, by_sha, self.limits.zone, self.limits.receipt_prefix)

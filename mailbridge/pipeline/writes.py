@@ -49,8 +49,7 @@ def _here_or_moved(same_message_id: ColumnElement[bool]) -> CompoundSelect:
 
 _FIND_HERE_OR_MOVED = _here_or_moved(_M.c.message_id == bindparam("message_id"))
 _FIND_HERE_OR_MOVED_NO_ID = _here_or_moved(_M.c.message_id.is_(None))
-_ATTACH = insert(_A)
-_ATTACHMENT_IDS = select(_A.c.id, _A.c.sha256).where(_A.c.message_row_id == bindparam("row_id"))
+_ATTACH = insert(_A).returning(_A.c.id, _A.c.position, _A.c.sha256)
 _C = Counter.__table__
 _BUMP_COUNTER = update(_C).where(_C.c.name == bindparam("counter")).values(value=_C.c.value + 1).returning(_C.c.value)
 
@@ -113,17 +112,17 @@ def _find(conn: Connection, origin: Origin, fp: Fingerprint) -> int | None:
 
 # Core statements on the session's connection: they need none of the ORM's pending changes, so none
 # is flushed for them, and the row's changes go out in one UPDATE at the commit's flush.
-def add_attachments(s: Session, row: Message, parts: list[mime.Part]) -> None:
-    if parts:  # one multi-row INSERT (the ORM inserts them one by one)
-        s.connection().execute(_ATTACH, [
-            fit_values(_A, dict(message_row_id=row.id, position=i, filename=p.filename, content_type=p.content_type,
-                             size=p.size, sha256=p.sha256, kind=p.kind, inline=p.inline, flags=sorted(p.flags)))
-            for i, p in enumerate(parts, start=1)
-        ])
-
-
-def attachment_ids(s: Session, row: Message) -> dict[str, Row]:
-    return {a.sha256: a for a in s.connection().execute(_ATTACHMENT_IDS, {"row_id": row.id})}
+def add_attachments(s: Session, row: Message, parts: list[mime.Part]) -> dict[str, Row]:
+    """Record a message's files in one multi-row INSERT (the ORM inserts them one by one); returns
+    the rows it returned (id, position, sha256) by sha256, the last of equal files winning."""
+    if not parts:
+        return {}
+    rows = s.connection().execute(_ATTACH, [
+        fit_values(_A, dict(message_row_id=row.id, position=i, filename=p.filename, content_type=p.content_type,
+                            size=p.size, sha256=p.sha256, kind=p.kind, inline=p.inline, flags=sorted(p.flags)))
+        for i, p in enumerate(parts, start=1)
+    ])
+    return {a.sha256: a for a in sorted(rows, key=lambda a: a.position)}  # RETURNING has no set order
 
 
 def add_submission(s: Session, row: Message, draft: Draft, by_sha: dict[str, Row],
