@@ -16,9 +16,14 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
+from sqlalchemy import event
 from support.fixtures import ImapAccount
 from support.mailfactory import CST, make_docx, make_mail
 from support.mbcli import PASSWORD_ENV, Mailbridge, mailbox
+
+from mailbridge.config import load
+from mailbridge.ledger.db import Database
+from mailbridge.pipeline import Origin, Pipeline
 
 # --- roster files, made the way clerks make them ---------------------------------------------
 
@@ -277,12 +282,6 @@ def test_each_new_submission_is_inserted_credited_and_not_updated_after(mb: Mail
     """Unit, category, flags and suggestion go into a submission's INSERT: the ingest of a mail
     sends one statement per submission, not an INSERT and then an UPDATE; the ids of its files come
     back from their INSERT, not from a SELECT after it (issue 15)."""
-    from sqlalchemy import event
-
-    from mailbridge.config import load
-    from mailbridge.ledger.db import Database
-    from mailbridge.pipeline import Origin, Pipeline
-
     import_seed(mb)
     mails = [make_mail(1), make_mail(2, unit="渑池县科协", sender="mcxkx@163.com", docs=2),
              compose("13012345678@163.com", "【卢氏县科协】冬季果树管理技术培训", title="冬季果树管理技术培训")]
